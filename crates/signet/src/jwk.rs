@@ -1,0 +1,168 @@
+//! JSON Web Keys (RFC 7517) and their RFC 7638 thumbprints.
+
+use std::fmt;
+
+use aws_lc_rs::digest;
+use serde::{Deserialize, Serialize};
+
+use crate::secret::SecretString;
+use crate::{KeyError, VerifyingKey, b64};
+
+/// A JSON Web Key as it appears on the wire.
+///
+/// This is a plain data type: turning it into a usable key (and checking it) is the job of
+/// [`SigningKey::from_jwk`](crate::SigningKey::from_jwk) and
+/// [`VerifyingKey::from_jwk`](crate::VerifyingKey::from_jwk). Private members are
+/// [`SecretString`]s: redacted in `Debug` and zeroized on drop. Members Signet does not use
+/// (`x5c`, `x5t`, ...) are dropped when parsing.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Jwk {
+    /// Key type: `oct`, `RSA`, `EC` or `OKP`.
+    pub kty: String,
+    /// The algorithm this key is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// Key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Intended use: `sig` or `enc`.
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub use_: Option<String>,
+    /// Permitted operations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_ops: Option<Vec<String>>,
+    /// Curve (`EC`, `OKP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// X coordinate (`EC`) or public key (`OKP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// Y coordinate (`EC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// Modulus (`RSA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// Public exponent (`RSA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Private exponent (`RSA`) or private scalar (`EC`, `OKP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<SecretString>,
+    /// First prime factor (`RSA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<SecretString>,
+    /// Second prime factor (`RSA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<SecretString>,
+    /// First factor CRT exponent (`RSA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp: Option<SecretString>,
+    /// Second factor CRT exponent (`RSA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dq: Option<SecretString>,
+    /// First CRT coefficient (`RSA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qi: Option<SecretString>,
+    /// The shared secret (`oct`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<SecretString>,
+}
+
+impl fmt::Debug for Jwk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jwk")
+            .field("kty", &self.kty)
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .field("crv", &self.crv)
+            .field("private", &self.is_private())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Jwk {
+    /// Parses a JWK from JSON.
+    pub fn from_json(json: &[u8]) -> Result<Self, KeyError> {
+        serde_json::from_slice(json).map_err(|e| KeyError::Parse(format!("JWK: {e}")))
+    }
+
+    /// This JWK as JSON.
+    pub fn to_json(&self) -> String {
+        // A struct of strings always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Whether this JWK holds secret material (a private key or a shared secret).
+    pub fn is_private(&self) -> bool {
+        self.d.is_some() || self.k.is_some()
+    }
+
+    /// The RFC 7638 thumbprint (SHA-256, base64url) of this key's public members.
+    pub fn thumbprint(&self) -> Result<String, KeyError> {
+        fn need(v: &Option<String>) -> Result<&str, KeyError> {
+            v.as_deref().ok_or(KeyError::Invalid("missing member"))
+        }
+        let canonical = match self.kty.as_str() {
+            "EC" => serde_json::json!({
+                "crv": need(&self.crv)?, "kty": "EC", "x": need(&self.x)?, "y": need(&self.y)?
+            }),
+            "RSA" => serde_json::json!({"e": need(&self.e)?, "kty": "RSA", "n": need(&self.n)?}),
+            "OKP" => {
+                serde_json::json!({"crv": need(&self.crv)?, "kty": "OKP", "x": need(&self.x)?})
+            }
+            "oct" => {
+                let k = self.k.as_ref().ok_or(KeyError::Invalid("missing member"))?;
+                serde_json::json!({"k": k.expose(), "kty": "oct"})
+            }
+            _ => return Err(KeyError::Invalid("unknown kty")),
+        };
+        // serde_json's map is ordered by key, which is the order RFC 7638 asks for.
+        let bytes = zeroize::Zeroizing::new(serde_json::to_vec(&canonical).unwrap_or_default());
+        Ok(b64::encode(
+            digest::digest(&digest::SHA256, &bytes).as_ref(),
+        ))
+    }
+}
+
+/// A JWK Set (RFC 7517 §5) as it appears on the wire: entries are kept as raw JSON so that one
+/// entry Signet cannot use does not make the whole set unreadable.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct JwkSet {
+    /// The keys.
+    pub keys: Vec<serde_json::Value>,
+}
+
+/// A JWKS entry that was left out of a [`KeySet`](crate::KeySet), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedKey {
+    /// Position in the `keys` array.
+    pub index: usize,
+    /// The entry's `kid`, if it had one.
+    pub kid: Option<String>,
+    /// Why it was skipped.
+    pub reason: KeyError,
+}
+
+impl JwkSet {
+    /// Parses a JWKS document.
+    pub fn from_json(json: &[u8]) -> Result<Self, KeyError> {
+        serde_json::from_slice(json).map_err(|e| KeyError::Parse(format!("JWKS: {e}")))
+    }
+
+    /// A JWKS of the given public keys.
+    pub fn from_keys<'a>(keys: impl IntoIterator<Item = &'a VerifyingKey>) -> Self {
+        let keys = keys
+            .into_iter()
+            .filter_map(|k| k.to_jwk().ok())
+            .filter_map(|j| serde_json::to_value(j).ok())
+            .collect();
+        Self { keys }
+    }
+
+    /// This set as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}

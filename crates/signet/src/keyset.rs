@@ -1,0 +1,124 @@
+//! A set of verifying keys, looked up by `kid` and algorithm.
+
+use crate::jwk::{Jwk, JwkSet, SkippedKey};
+use crate::token::{KeySource, verify_owned};
+use crate::validation::Validation;
+use crate::{Claims, Error, Header, KeyError, VerifyingKey};
+
+/// Verifying keys chosen by the token's `kid`, never by anything else the token says.
+///
+/// A token with a `kid` is verified by the key with that `kid` (and it must be for the token's
+/// algorithm). A token without a `kid` is accepted only when exactly one key fits its
+/// algorithm.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<VerifyingKey>,
+    skipped: Vec<SkippedKey>,
+}
+
+impl KeySet {
+    /// A set of the given keys.
+    pub fn new(keys: impl IntoIterator<Item = VerifyingKey>) -> Self {
+        Self {
+            keys: keys.into_iter().collect(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Reads a JWKS document. Entries Signet cannot use (unknown `kty` or `alg`, encryption
+    /// keys, malformed or weak keys) are left out and listed by [`KeySet::skipped`]; they do
+    /// not make the set fail. A set that mixes shared secrets with public keys keeps only the
+    /// public keys: an HMAC secret has no place in a published key set.
+    pub fn from_jwks_json(json: &[u8]) -> Result<Self, KeyError> {
+        Ok(Self::from_jwks(&JwkSet::from_json(json)?))
+    }
+
+    /// Builds a set from a parsed JWKS; see [`KeySet::from_jwks_json`].
+    pub fn from_jwks(jwks: &JwkSet) -> Self {
+        let mut set = Self::default();
+        let mut secrets = Vec::new();
+        for (index, entry) in jwks.keys.iter().enumerate() {
+            let kid = entry.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+            let key = serde_json::from_value::<Jwk>(entry.clone())
+                .map_err(|e| KeyError::Parse(format!("JWK: {e}")))
+                .and_then(|jwk| {
+                    if jwk.kty != "oct" && jwk.is_private() {
+                        return Err(KeyError::Misuse("private key in a public key set"));
+                    }
+                    VerifyingKey::from_jwk(&jwk)
+                });
+            match key {
+                Ok(k) if k.alg().family() == crate::KeyFamily::Hmac => secrets.push((index, k)),
+                Ok(k) => set.keys.push(k),
+                Err(reason) => set.skipped.push(SkippedKey { index, kid, reason }),
+            }
+        }
+        if set.keys.is_empty() {
+            set.keys.extend(secrets.into_iter().map(|(_, k)| k));
+        } else {
+            for (index, k) in secrets {
+                let reason = KeyError::Misuse("shared secret in a set of public keys");
+                set.skipped.push(SkippedKey {
+                    index,
+                    kid: k.kid().map(str::to_owned),
+                    reason,
+                });
+            }
+        }
+        set.skipped.sort_by_key(|s| s.index);
+        set
+    }
+
+    /// Adds a key.
+    pub fn push(&mut self, key: VerifyingKey) {
+        self.keys.push(key);
+    }
+
+    /// The keys in the set.
+    pub fn keys(&self) -> &[VerifyingKey] {
+        &self.keys
+    }
+
+    /// The JWKS entries that were left out, and why.
+    pub fn skipped(&self) -> &[SkippedKey] {
+        &self.skipped
+    }
+
+    /// Parses and verifies a compact JWT against this set, returning its claims.
+    pub fn verify<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> Result<Claims<'static, C>, Error> {
+        verify_owned(token, self, validation)
+    }
+}
+
+impl KeySource for KeySet {
+    fn key_for(&self, header: &Header) -> Result<&VerifyingKey, Error> {
+        let alg = header.alg();
+        let mut found: Option<&VerifyingKey> = None;
+        let mut other_alg = None;
+        for key in &self.keys {
+            if header.kid().is_some() && key.kid() != header.kid() {
+                continue;
+            }
+            if key.alg() != alg {
+                other_alg = Some(key.alg());
+                continue;
+            }
+            if found.is_some() {
+                return Err(Error::AmbiguousKey);
+            }
+            found = Some(key);
+        }
+        match (found, other_alg) {
+            (Some(k), _) => Ok(k),
+            (None, Some(expected)) if header.kid().is_some() => Err(Error::AlgorithmMismatch {
+                expected,
+                found: alg,
+            }),
+            _ => Err(Error::UnknownKey),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Signing: a [`Signer`] that writes the header once, and a [`TokenBuilder`] that fills the
+//! registered claims.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use aws_lc_rs::rand;
+use serde::Serialize;
+
+use crate::claims::{Audience, Claims, NumericDate};
+use crate::validation::{Clock, SystemClock};
+use crate::{Header, SignError, SigningKey, b64};
+
+/// Signs claims with one key and one header. The encoded header is computed once, so a
+/// signer kept for many tokens does that work only once.
+#[derive(Debug, Clone)]
+pub struct Signer<'k> {
+    key: &'k SigningKey,
+    encoded_header: String,
+}
+
+impl SigningKey {
+    /// A signer whose header is `{"alg", "typ": "JWT", "kid"}`.
+    pub fn signer(&self) -> Signer<'_> {
+        Signer::new(self, Some("JWT"))
+    }
+
+    /// A signer whose header carries this `typ` (such as `at+jwt`), or none.
+    pub fn signer_with_typ(&self, typ: Option<&str>) -> Signer<'_> {
+        Signer::new(self, typ)
+    }
+
+    /// Signs `claims` as a JWT with `typ: JWT`. To sign many tokens, keep a [`Signer`].
+    pub fn sign<C: Serialize>(&self, claims: &Claims<'_, C>) -> Result<String, SignError> {
+        self.signer().sign(claims)
+    }
+}
+
+impl<'k> Signer<'k> {
+    fn new(key: &'k SigningKey, typ: Option<&str>) -> Self {
+        let header = Header::to_json(key.alg(), typ, key.kid());
+        Self {
+            key,
+            encoded_header: b64::encode(header.as_bytes()),
+        }
+    }
+
+    /// Signs `claims` exactly as given and returns the compact token.
+    pub fn sign<C: Serialize>(&self, claims: &Claims<'_, C>) -> Result<String, SignError> {
+        let payload = serde_json::to_vec(claims).map_err(|e| SignError::Claims(e.to_string()))?;
+        if payload.first() != Some(&b'{') {
+            return Err(SignError::Claims(
+                "claims must serialize to a JSON object".into(),
+            ));
+        }
+        self.sign_payload(&payload)
+    }
+
+    /// Signs arbitrary payload bytes as a compact JWS.
+    pub fn sign_payload(&self, payload: &[u8]) -> Result<String, SignError> {
+        let sig_len = 4 * 1024 / 3 + 4; // enough for an 8192-bit RSA signature
+        let mut out =
+            String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + sig_len);
+        out.push_str(&self.encoded_header);
+        out.push('.');
+        b64::encode_into(payload, &mut out);
+        let signing_len = out.len();
+        let mut sig = String::with_capacity(sig_len);
+        self.key
+            .sign_bytes(&out.as_bytes()[..signing_len], &mut sig)?;
+        out.push('.');
+        out.push_str(&sig);
+        Ok(out)
+    }
+}
+
+/// The default lifetime of a token made by [`TokenBuilder`]: 15 minutes.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// Builds and signs a JWT: fills `iat` from the clock, `exp` from a lifetime (15 minutes
+/// unless told), a random 128-bit `jti` unless told not to, and the header's `kid` from the
+/// key.
+#[derive(Debug)]
+#[must_use]
+pub struct TokenBuilder<'a, C = ()> {
+    claims: Claims<'a, C>,
+    lifetime: Duration,
+    not_before: Option<Duration>,
+    typ: Option<Cow<'a, str>>,
+    jti: bool,
+    clock: &'a dyn Clock,
+}
+
+impl Default for TokenBuilder<'_, ()> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> TokenBuilder<'a, ()> {
+    /// A builder with no custom claims.
+    pub fn new() -> Self {
+        Self::with_custom(())
+    }
+}
+
+impl<'a, C: Serialize> TokenBuilder<'a, C> {
+    /// A builder with the caller's own claims.
+    pub fn with_custom(custom: C) -> Self {
+        Self {
+            claims: Claims::with_custom(custom),
+            lifetime: DEFAULT_LIFETIME,
+            not_before: None,
+            typ: Some(Cow::Borrowed("JWT")),
+            jti: true,
+            clock: &SystemClock,
+        }
+    }
+
+    /// `iss`.
+    pub fn issuer(mut self, iss: impl Into<Cow<'a, str>>) -> Self {
+        self.claims.iss = Some(iss.into());
+        self
+    }
+
+    /// `sub`.
+    pub fn subject(mut self, sub: impl Into<Cow<'a, str>>) -> Self {
+        self.claims.sub = Some(sub.into());
+        self
+    }
+
+    /// `aud`; called more than once, it makes an array.
+    pub fn audience(mut self, aud: impl Into<Cow<'a, str>>) -> Self {
+        let aud = aud.into();
+        self.claims.aud = Some(match self.claims.aud.take() {
+            None => Audience::One(aud),
+            Some(Audience::One(first)) => Audience::Many(vec![first, aud]),
+            Some(Audience::Many(mut list)) => {
+                list.push(aud);
+                Audience::Many(list)
+            }
+        });
+        self
+    }
+
+    /// The lifetime: `exp` = `iat` + `lifetime`.
+    pub fn expires_in(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// `nbf` = `iat` + `delay`.
+    pub fn not_before_in(mut self, delay: Duration) -> Self {
+        self.not_before = Some(delay);
+        self
+    }
+
+    /// The header `typ` (default `JWT`), such as `at+jwt`.
+    pub fn typ(mut self, typ: impl Into<Cow<'a, str>>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
+    /// An explicit `jti` instead of a random one.
+    pub fn jti(mut self, jti: impl Into<Cow<'a, str>>) -> Self {
+        self.claims.jti = Some(jti.into());
+        self
+    }
+
+    /// No `jti` at all.
+    pub fn no_jti(mut self) -> Self {
+        self.jti = false;
+        self.claims.jti = None;
+        self
+    }
+
+    /// Take `iat` from this clock.
+    pub fn clock(mut self, clock: &'a dyn Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Fills the time claims and `jti`, and signs.
+    pub fn sign(mut self, key: &SigningKey) -> Result<String, SignError> {
+        let now = self.clock.now();
+        let at = |d: Duration| {
+            NumericDate::from_secs(now.saturating_add(d.as_secs()))
+                .ok_or_else(|| SignError::Claims("date out of range".into()))
+        };
+        self.claims.iat = Some(at(Duration::ZERO)?);
+        self.claims.exp = Some(at(self.lifetime)?);
+        self.claims.nbf = self.not_before.map(at).transpose()?;
+        if self.jti && self.claims.jti.is_none() {
+            let mut id = [0u8; 16];
+            rand::fill(&mut id).map_err(|_| SignError::Crypto)?;
+            self.claims.jti = Some(Cow::Owned(b64::encode(&id)));
+        }
+        key.signer_with_typ(self.typ.as_deref()).sign(&self.claims)
+    }
+}

@@ -1,0 +1,168 @@
+//! Compact JWS parsing and verification, in a bounded order: size, structure, header,
+//! key and algorithm, signature, and only then claims.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::claims::{self, Claims};
+use crate::validation::Validation;
+use crate::{Error, Header, Malformed, VerifyingKey, b64};
+
+/// The default limit on the size of a compact token: 16 KiB.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 16 * 1024;
+
+/// A compact JWS that has been parsed but not verified.
+///
+/// Only its header can be read. Claims come out of [`UnverifiedToken::verify`]; to read them
+/// without verifying, see [`dangerous`](crate::dangerous).
+#[derive(Debug, Clone)]
+pub struct UnverifiedToken<'t> {
+    header: Header,
+    signing_input: &'t str,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+/// Where verification finds the key for a token: one [`VerifyingKey`] or a
+/// [`KeySet`](crate::KeySet).
+pub trait KeySource {
+    /// The key that must verify a token with this header. The key's algorithm must be the
+    /// header's.
+    fn key_for(&self, header: &Header) -> Result<&VerifyingKey, Error>;
+}
+
+impl KeySource for VerifyingKey {
+    /// A single key ignores `kid` and checks only that the algorithm is its own.
+    fn key_for(&self, header: &Header) -> Result<&VerifyingKey, Error> {
+        if header.alg() == self.alg() {
+            Ok(self)
+        } else {
+            Err(Error::AlgorithmMismatch {
+                expected: self.alg(),
+                found: header.alg(),
+            })
+        }
+    }
+}
+
+/// A token whose signature and claims have been verified.
+#[derive(Debug, Clone)]
+pub struct Verified<'a, C = ()> {
+    header: &'a Header,
+    claims: Claims<'a, C>,
+}
+
+impl<'a, C> Verified<'a, C> {
+    /// The verified header.
+    pub fn header(&self) -> &'a Header {
+        self.header
+    }
+
+    /// The verified claims.
+    pub fn claims(&self) -> &Claims<'a, C> {
+        &self.claims
+    }
+
+    /// The verified claims, by value.
+    pub fn into_claims(self) -> Claims<'a, C> {
+        self.claims
+    }
+}
+
+impl<'t> UnverifiedToken<'t> {
+    /// Parses a compact JWS of at most [`DEFAULT_MAX_TOKEN_SIZE`] bytes.
+    pub fn parse(token: &'t str) -> Result<Self, Error> {
+        Self::parse_with_limit(token, DEFAULT_MAX_TOKEN_SIZE)
+    }
+
+    /// Parses a compact JWS of at most `max_size` bytes. The size is checked before anything
+    /// else is read.
+    pub fn parse_with_limit(token: &'t str, max_size: usize) -> Result<Self, Error> {
+        if token.len() > max_size {
+            return Err(Error::TooLarge { limit: max_size });
+        }
+        let mut parts = token.splitn(4, '.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Malformed::Segments.into());
+        };
+        if header.is_empty() {
+            return Err(Malformed::Segments.into());
+        }
+        let signing_len = header.len() + 1 + payload.len();
+        let header_json = b64::decode(header.as_bytes()).ok_or(Malformed::Base64)?;
+        let header_parsed = Header::parse(&header_json)?;
+        let payload = b64::decode(payload.as_bytes()).ok_or(Malformed::Base64)?;
+        let signature = b64::decode(signature.as_bytes()).ok_or(Malformed::Base64)?;
+        Ok(Self {
+            header: header_parsed,
+            signing_input: &token[..signing_len],
+            payload,
+            signature,
+        })
+    }
+
+    /// The header, which is all that may be read before verification.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Finds the key, checks the algorithm and the signature, and returns the payload.
+    fn check_signature(&self, keys: &impl KeySource) -> Result<&[u8], Error> {
+        let key = keys.key_for(&self.header)?;
+        key.verify_signature(self.signing_input.as_bytes(), &self.signature)?;
+        Ok(&self.payload)
+    }
+
+    /// Verifies the signature and then the claims. Claims borrow from this token.
+    pub fn verify<'a, C: Deserialize<'a>>(
+        &'a self,
+        keys: &impl KeySource,
+        validation: &Validation,
+    ) -> Result<Verified<'a, C>, Error> {
+        let payload = self.check_signature(keys)?;
+        validation.check_header(&self.header)?;
+        let claims = claims::parse(payload, validation.required_claims())?;
+        validation.check_claims(&claims)?;
+        Ok(Verified {
+            header: &self.header,
+            claims,
+        })
+    }
+
+    /// Verifies only the signature and returns the payload bytes, for a JWS whose payload is
+    /// not a JWT. No claim is checked: do not use this for JWTs.
+    pub fn verify_jws(&self, keys: &impl KeySource) -> Result<&[u8], Error> {
+        self.check_signature(keys)
+    }
+
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+}
+
+/// Parses and verifies `token` against `keys` and `validation`, returning owned claims.
+pub(crate) fn verify_owned<C: DeserializeOwned>(
+    token: &str,
+    keys: &impl KeySource,
+    validation: &Validation,
+) -> Result<Claims<'static, C>, Error> {
+    let parsed = UnverifiedToken::parse_with_limit(token, validation.max_token_size())?;
+    let verified = parsed.verify::<C>(keys, validation)?;
+    Ok(verified.into_claims().into_owned())
+}
+
+impl VerifyingKey {
+    /// Parses and verifies a compact JWT with this key, returning its claims.
+    ///
+    /// Equivalent to [`UnverifiedToken::parse_with_limit`] then [`UnverifiedToken::verify`],
+    /// with owned claims.
+    pub fn verify<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> Result<Claims<'static, C>, Error> {
+        verify_owned(token, self, validation)
+    }
+}
