@@ -152,6 +152,9 @@ pub enum SignError {
     /// The claims could not be serialized to a JSON object.
     #[error("claims cannot be serialized: {0}")]
     Claims(String),
+    /// The protected header is not one Signet would accept, or names another algorithm.
+    #[error("the protected header is invalid or names another algorithm than the key's")]
+    Header,
     /// The cryptographic backend failed.
     #[error("cryptographic backend failure")]
     Crypto,

@@ -119,6 +119,23 @@ fn check_rsa_size(bits: usize) -> Result<(), KeyError> {
     Ok(())
 }
 
+/// Refuses public exponents that make RSA insecure (even, or 1) and moduli with the ROCA
+/// fingerprint (CVE-2017-15361).
+fn check_rsa_public(n: &[u8], e: &[u8]) -> Result<(), KeyError> {
+    let e_is_one = e == [1];
+    if e_is_one || e.last().is_none_or(|low| low % 2 == 0) {
+        return Err(KeyError::Weak(
+            "RSA public exponent must be odd and greater than 1".into(),
+        ));
+    }
+    if crate::roca::has_fingerprint(n) {
+        return Err(KeyError::Weak(
+            "RSA modulus has the ROCA fingerprint (CVE-2017-15361)".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn check_hmac_size(alg: Algorithm, secret: &[u8]) -> Result<(), KeyError> {
     if secret.len() < alg.size() {
         return Err(KeyError::Weak(format!(
@@ -227,6 +244,7 @@ impl PublicParts {
                 let n = strip_leading_zeros(n);
                 let e = strip_leading_zeros(e);
                 check_rsa_size(rsa_bits(n))?;
+                check_rsa_public(n, e)?;
                 let params = alg
                     .rsa_verification()
                     .ok_or(KeyError::WrongAlgorithm(alg))?;
@@ -416,9 +434,10 @@ impl VerifyingKey {
         }
     }
 
-    /// Verifies `signature` over `message` with this key's algorithm. The caller has already
-    /// checked that the token's `alg` is this key's.
-    pub(crate) fn verify_signature(&self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
+    /// Verifies a raw JWS signature (for ECDSA, the fixed-size `R || S` form) over `message`
+    /// with this key's algorithm. Token verification uses exactly this, after checking that
+    /// the token's `alg` is the key's; call it directly only for detached content.
+    pub fn verify_signature(&self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
         match &self.inner {
             Verifier::Hmac { key, .. } => hmac::verify(key, message, sig),
             Verifier::Public { key, .. } => {
@@ -442,6 +461,7 @@ impl SigningKey {
         let parts = match &inner {
             Signer::Rsa(kp) => {
                 check_rsa_size(kp.public_modulus_len() * 8)?;
+                // The public half is checked again (exponent, ROCA) when it is parsed below.
                 let pk = kp.public_key();
                 PublicParts::Rsa {
                     n: pk.modulus().big_endian_without_leading_zero().to_vec(),

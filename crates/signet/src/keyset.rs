@@ -27,7 +27,7 @@ impl KeySet {
 
     /// Reads a JWKS document. Entries Signet cannot use (unknown `kty` or `alg`, encryption
     /// keys, malformed or weak keys) are left out and listed by [`KeySet::skipped`]; they do
-    /// not make the set fail. A set that mixes shared secrets with public keys keeps only the
+    /// not make the set fail. Entries that share a `kid` are all left out. A set that mixes shared secrets with public keys keeps only the
     /// public keys: an HMAC secret has no place in a published key set.
     pub fn from_jwks_json(json: &[u8]) -> Result<Self, KeyError> {
         Ok(Self::from_jwks(&JwkSet::from_json(json)?))
@@ -37,8 +37,18 @@ impl KeySet {
     pub fn from_jwks(jwks: &JwkSet) -> Self {
         let mut set = Self::default();
         let mut secrets = Vec::new();
+        let kid_of = |entry: &serde_json::Value| {
+            entry.get("kid").and_then(|k| k.as_str()).map(str::to_owned)
+        };
+        let kids: Vec<Option<String>> = jwks.keys.iter().map(kid_of).collect();
         for (index, entry) in jwks.keys.iter().enumerate() {
-            let kid = entry.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+            let kid = kids[index].clone();
+            if kid.is_some() && kids.iter().filter(|k| **k == kid).count() > 1 {
+                // Two entries with one kid: a token naming it could mean either.
+                let reason = KeyError::Misuse("kid used by more than one key in the set");
+                set.skipped.push(SkippedKey { index, kid, reason });
+                continue;
+            }
             let key = serde_json::from_value::<Jwk>(entry.clone())
                 .map_err(|e| KeyError::Parse(format!("JWK: {e}")))
                 .and_then(|jwk| {

@@ -21,6 +21,7 @@ mod jwk;
 mod key;
 mod keyset;
 mod pem;
+mod roca;
 mod secret;
 mod sign;
 mod token;

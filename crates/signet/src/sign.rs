@@ -30,6 +30,25 @@ impl SigningKey {
         Signer::new(self, typ)
     }
 
+    /// Signs `payload` as a compact JWS under exactly the protected header JSON given, byte for
+    /// byte. The header must be one Signet would accept, naming this key's algorithm. For
+    /// interoperability tests and non-JWT payloads; JWTs are better made with [`Signer`].
+    pub fn sign_jws_with_header(
+        &self,
+        protected_header: &[u8],
+        payload: &[u8],
+    ) -> Result<String, SignError> {
+        let header = Header::parse(protected_header).map_err(|_| SignError::Header)?;
+        if header.alg() != self.alg() {
+            return Err(SignError::Header);
+        }
+        Signer {
+            key: self,
+            encoded_header: b64::encode(protected_header),
+        }
+        .sign_payload(payload)
+    }
+
     /// Signs `claims` as a JWT with `typ: JWT`. To sign many tokens, keep a [`Signer`].
     pub fn sign<C: Serialize>(&self, claims: &Claims<'_, C>) -> Result<String, SignError> {
         self.signer().sign(claims)
