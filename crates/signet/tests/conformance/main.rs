@@ -2,6 +2,8 @@
 //!
 //! The vectors live in `../shared/vectors/` beside the project (see its README for provenance).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
+
 mod rfc;
 mod wycheproof_jose;
 mod wycheproof_primitives;
