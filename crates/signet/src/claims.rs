@@ -230,7 +230,8 @@ pub(crate) fn parse<'a, C: Deserialize<'a>>(
     required: &[Box<str>],
 ) -> Result<Claims<'a, C>, Error> {
     let mut found = vec![false; required.len()];
-    let mut de = serde_json::Deserializer::from_slice(payload);
+    let text = std::str::from_utf8(payload).map_err(|_| Malformed::Utf8)?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let seed = ClaimsSeed {
         required,
         found: &mut found,

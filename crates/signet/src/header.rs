@@ -51,7 +51,8 @@ impl Header {
     /// Parses a decoded header, rejecting duplicates, unknown algorithms and critical
     /// extensions.
     pub(crate) fn parse(json: &[u8]) -> Result<Self, Error> {
-        let mut de = serde_json::Deserializer::from_slice(json);
+        let text = std::str::from_utf8(json).map_err(|_| Malformed::Utf8)?;
+        let mut de = serde_json::Deserializer::from_str(text);
         let raw = RawHeader::deserialize(&mut de)
             .and_then(|h| de.end().map(|()| h))
             .map_err(|e| {

@@ -399,6 +399,13 @@ impl VerifyingKey {
         self
     }
 
+    /// This key with no key id.
+    #[must_use]
+    pub fn without_kid(mut self) -> Self {
+        self.kid = None;
+        self
+    }
+
     /// The public JWK (with `alg`, `kid` and `use: sig`). An HMAC key has no public half and
     /// is refused.
     pub fn to_jwk(&self) -> Result<Jwk, KeyError> {
@@ -413,6 +420,18 @@ impl VerifyingKey {
                 };
                 parts.write_jwk(self.alg, &mut jwk);
                 Ok(jwk)
+            }
+        }
+    }
+
+    /// The public key as SubjectPublicKeyInfo PEM (`PUBLIC KEY`). Refused for HMAC keys.
+    pub fn to_spki_pem(&self) -> Result<String, KeyError> {
+        match &self.inner {
+            Verifier::Hmac { .. } => Err(KeyError::Misuse("an HMAC key has no public half")),
+            Verifier::Public { key, .. } => {
+                let der: aws_lc_rs::encoding::PublicKeyX509Der<'_> =
+                    key.as_der().map_err(|_| KeyError::Crypto)?;
+                crate::pem::encode("PUBLIC KEY", der.as_ref())
             }
         }
     }
@@ -665,6 +684,13 @@ impl SigningKey {
     #[must_use]
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
         self.public.kid = Some(kid.into());
+        self
+    }
+
+    /// This key with no key id: its tokens carry no `kid`.
+    #[must_use]
+    pub fn without_kid(mut self) -> Self {
+        self.public.kid = None;
         self
     }
 
