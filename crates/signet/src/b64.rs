@@ -1,31 +1,34 @@
 //! Strict base64url without padding (RFC 7515 §2): non-alphabet bytes, padding and
-//! non-canonical trailing bits are all refused.
+//! non-canonical trailing bits are all refused. SIMD-accelerated (base64-simd).
 
-use base64::Engine;
-use base64::alphabet::URL_SAFE;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use std::mem::MaybeUninit;
 
-const STRICT: GeneralPurpose = GeneralPurpose::new(
-    &URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(false),
-);
+use base64_simd::{AsOut, URL_SAFE_NO_PAD};
 
 /// Decodes canonical, unpadded base64url.
 pub(crate) fn decode(input: &[u8]) -> Option<Vec<u8>> {
-    STRICT.decode(input).ok()
+    URL_SAFE_NO_PAD.decode_to_vec(input).ok()
+}
+
+/// Decodes canonical, unpadded base64url into `out`, returning the decoded prefix, or `None`
+/// when the input is invalid or does not fit.
+pub(crate) fn decode_into<'o>(input: &[u8], out: &'o mut [MaybeUninit<u8>]) -> Option<&'o [u8]> {
+    let n = URL_SAFE_NO_PAD.decoded_length(input).ok()?;
+    let out = out.get_mut(..n)?;
+    URL_SAFE_NO_PAD
+        .decode(input, out.as_out())
+        .ok()
+        .map(|d| &*d)
 }
 
 /// Encodes as unpadded base64url.
 pub(crate) fn encode(input: &[u8]) -> String {
-    STRICT.encode(input)
+    URL_SAFE_NO_PAD.encode_to_string(input)
 }
 
 /// Appends the unpadded base64url of `input` to `out`.
 pub(crate) fn encode_into(input: &[u8], out: &mut String) {
-    STRICT.encode_string(input, out);
+    URL_SAFE_NO_PAD.encode_append(input, out);
 }
 
 #[cfg(test)]
@@ -36,15 +39,24 @@ mod tests {
     fn non_canonical_and_padded_base64url_is_refused() {
         assert_eq!(decode(b"Zm9v").as_deref(), Some(&b"foo"[..]));
         assert_eq!(decode(b"Zm8").as_deref(), Some(&b"fo"[..]));
+        assert_eq!(decode(b"").as_deref(), Some(&b""[..]));
         assert!(decode(b"Zm9=").is_none(), "padding");
+        assert!(decode(b"Zm9vZ").is_none(), "impossible length");
+        assert!(decode(b"Zm+v").is_none(), "standard alphabet");
+        assert!(decode(b"Zm9 v").is_none(), "whitespace");
         assert!(
             decode(b"Zm9").is_none(),
             "non-canonical trailing bits of 'fo'"
         );
-        assert!(decode(b"Zm9vZ").is_none(), "impossible length");
-        assert!(decode(b"Zm+v").is_none(), "standard alphabet");
-        assert!(decode(b"Zm9 v").is_none(), "whitespace");
-        // "Zm" decodes to 'f' only when its trailing bits are zero; "Zn" carries set bits.
-        assert!(decode(b"Zn").is_none(), "non-canonical trailing bits");
+        assert!(
+            decode(b"Zn").is_none(),
+            "non-canonical trailing bits of 'f'"
+        );
+        let mut buf = [MaybeUninit::uninit(); 2];
+        assert_eq!(decode_into(b"Zm8", &mut buf), Some(&b"fo"[..]));
+        assert_eq!(decode_into(b"Zm9v", &mut buf), None, "does not fit");
+        let mut s = String::from("x.");
+        encode_into(b"foo", &mut s);
+        assert_eq!(s, "x.Zm9v");
     }
 }

@@ -317,8 +317,17 @@ struct Rest<'de, 'r, A> {
     found: &'r mut [bool],
 }
 
-fn named<E: de::Error>(name: &'static str) -> impl FnOnce(E) -> E {
-    move |e| E::custom(format_args!("{name}: {e}"))
+/// Fills a registered claim's slot, refusing a second value and naming the claim in errors.
+fn set_once<T, E: de::Error>(
+    slot: &mut Option<T>,
+    value: Result<T, E>,
+    name: &'static str,
+) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::custom(DUPLICATE));
+    }
+    *slot = Some(value.map_err(|e| E::custom(format_args!("{name}: {e}")))?);
+    Ok(())
 }
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<'de, '_, A> {
@@ -332,41 +341,34 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<'de, '_, A> {
             let Some(CowStr(name)) = self.map.next_key()? else {
                 return Ok(None);
             };
-            self.seen.insert(&name)?;
             if let Some(i) = self.required.iter().position(|r| **r == *name) {
                 self.found[i] = true;
             }
             let reg = &mut self.reg;
+            // A registered claim seen twice is caught by its slot being full; every other name
+            // goes through the record of names.
             match &*name {
-                "iss" => {
-                    reg.iss = Some(
-                        self.map
-                            .next_value::<CowStr<'de>>()
-                            .map_err(named("iss"))?
-                            .0,
-                    )
-                }
-                "sub" => {
-                    reg.sub = Some(
-                        self.map
-                            .next_value::<CowStr<'de>>()
-                            .map_err(named("sub"))?
-                            .0,
-                    )
-                }
-                "jti" => {
-                    reg.jti = Some(
-                        self.map
-                            .next_value::<CowStr<'de>>()
-                            .map_err(named("jti"))?
-                            .0,
-                    )
-                }
-                "aud" => reg.aud = Some(self.map.next_value().map_err(named("aud"))?),
-                "exp" => reg.exp = Some(self.map.next_value().map_err(named("exp"))?),
-                "nbf" => reg.nbf = Some(self.map.next_value().map_err(named("nbf"))?),
-                "iat" => reg.iat = Some(self.map.next_value().map_err(named("iat"))?),
+                "iss" => set_once(
+                    &mut reg.iss,
+                    self.map.next_value::<CowStr<'de>>().map(|c| c.0),
+                    "iss",
+                )?,
+                "sub" => set_once(
+                    &mut reg.sub,
+                    self.map.next_value::<CowStr<'de>>().map(|c| c.0),
+                    "sub",
+                )?,
+                "jti" => set_once(
+                    &mut reg.jti,
+                    self.map.next_value::<CowStr<'de>>().map(|c| c.0),
+                    "jti",
+                )?,
+                "aud" => set_once(&mut reg.aud, self.map.next_value(), "aud")?,
+                "exp" => set_once(&mut reg.exp, self.map.next_value(), "exp")?,
+                "nbf" => set_once(&mut reg.nbf, self.map.next_value(), "nbf")?,
+                "iat" => set_once(&mut reg.iat, self.map.next_value(), "iat")?,
                 _ => {
+                    self.seen.insert(&name)?;
                     return match name {
                         Cow::Borrowed(s) => seed.deserialize(BorrowedStrDeserializer::new(s)),
                         Cow::Owned(s) => seed.deserialize(StringDeserializer::new(s)),

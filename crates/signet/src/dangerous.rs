@@ -13,10 +13,10 @@ use crate::{Error, UnverifiedToken};
 pub fn insecure_decode_claims<'a, C: Deserialize<'a>>(
     token: &'a UnverifiedToken<'_>,
 ) -> Result<Claims<'a, C>, Error> {
-    claims::parse(token.payload(), &[])
+    claims::parse(token.payload()?, &[])
 }
 
 /// The raw payload of a token, **not verified**.
-pub fn insecure_payload<'a>(token: &'a UnverifiedToken<'_>) -> &'a [u8] {
+pub fn insecure_payload<'a>(token: &'a UnverifiedToken<'_>) -> Result<&'a [u8], Error> {
     token.payload()
 }

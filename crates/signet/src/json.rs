@@ -32,10 +32,15 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
     }
 }
 
-/// The member names of one JSON object seen so far.
+/// How many names are kept inline before spilling to the heap.
+const INLINE: usize = 16;
+
+/// The member names of one JSON object seen so far. The first few are kept on the stack, so
+/// a typical token's claims cost no allocation here.
 pub(crate) struct SeenNames<'de> {
-    small: Vec<Cow<'de, str>>,
-    large: Option<HashSet<Cow<'de, str>>>,
+    inline: [Option<Cow<'de, str>>; INLINE],
+    len: usize,
+    spilled: Option<HashSet<Cow<'de, str>>>,
 }
 
 /// The message serde errors carry when a member name repeats.
@@ -44,28 +49,27 @@ pub(crate) const DUPLICATE: &str = "duplicate member name";
 impl<'de> SeenNames<'de> {
     pub(crate) fn new() -> Self {
         Self {
-            small: Vec::with_capacity(16),
-            large: None,
+            inline: [const { None }; INLINE],
+            len: 0,
+            spilled: None,
         }
     }
 
     /// Records `name`, failing if it was seen before.
     #[allow(clippy::ptr_arg)] // the `Cow` itself is kept, borrowed or owned as it came
     pub(crate) fn insert<E: de::Error>(&mut self, name: &Cow<'de, str>) -> Result<(), E> {
-        const LINEAR: usize = 32;
-        let fresh = match &mut self.large {
-            Some(set) => set.insert(name.clone()),
-            None if self.small.len() < LINEAR => {
-                let fresh = !self.small.iter().any(|n| n == name);
-                self.small.push(name.clone());
-                fresh
-            }
-            None => {
-                let mut set: HashSet<_> = self.small.drain(..).collect();
-                let fresh = set.insert(name.clone());
-                self.large = Some(set);
-                fresh
-            }
+        let fresh = if let Some(set) = &mut self.spilled {
+            set.insert(name.clone())
+        } else if self.len < INLINE {
+            let fresh = !self.inline[..self.len].iter().flatten().any(|n| n == name);
+            self.inline[self.len] = Some(name.clone());
+            self.len += 1;
+            fresh
+        } else {
+            let mut set: HashSet<_> = self.inline.iter_mut().filter_map(Option::take).collect();
+            let fresh = set.insert(name.clone());
+            self.spilled = Some(set);
+            fresh
         };
         if fresh {
             Ok(())

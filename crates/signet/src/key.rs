@@ -770,23 +770,35 @@ impl SigningKey {
         crate::pem::encode("PRIVATE KEY", &der).map(SecretString::new)
     }
 
-    /// Signs `message`, returning the raw JWS signature (fixed-size R || S for ECDSA).
-    pub(crate) fn sign_bytes(&self, message: &[u8], out: &mut String) -> Result<(), SignError> {
+    /// Signs everything in `out` (the JWS signing input) and appends `.` and the base64url
+    /// signature (fixed-size R || S for ECDSA).
+    pub(crate) fn append_signature(&self, out: &mut String) -> Result<(), SignError> {
+        fn append(out: &mut String, sig: &[u8]) {
+            out.push('.');
+            b64::encode_into(sig, out);
+        }
+        let message = out.as_bytes();
         match &self.inner {
-            Signer::Hmac(key) => b64::encode_into(hmac::sign(key, message).as_ref(), out),
-            Signer::Ed(kp) => b64::encode_into(kp.sign(message).as_ref(), out),
+            Signer::Hmac(key) => {
+                let tag = hmac::sign(key, message);
+                append(out, tag.as_ref());
+            }
+            Signer::Ed(kp) => {
+                let sig = kp.sign(message);
+                append(out, sig.as_ref());
+            }
             Signer::Ec(kp) => {
                 let sig = kp
                     .sign(&rand::SystemRandom::new(), message)
                     .map_err(|_| SignError::Crypto)?;
-                b64::encode_into(sig.as_ref(), out);
+                append(out, sig.as_ref());
             }
             Signer::Rsa(kp) => {
                 let enc = self.alg.rsa_signing().ok_or(SignError::Crypto)?;
                 let mut sig = vec![0u8; kp.public_modulus_len()];
                 kp.sign(enc, &rand::SystemRandom::new(), message, &mut sig)
                     .map_err(|_| SignError::Crypto)?;
-                b64::encode_into(&sig, out);
+                append(out, &sig);
             }
         }
         Ok(())

@@ -11,6 +11,13 @@ use crate::claims::{Audience, Claims, NumericDate};
 use crate::validation::{Clock, SystemClock};
 use crate::{Header, SignError, SigningKey, b64};
 
+/// The largest serialization buffer kept between calls.
+const MAX_KEPT_BUFFER: usize = 16 * 1024;
+
+thread_local! {
+    static JSON_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// Signs claims with one key and one header. The encoded header is computed once, so a
 /// signer kept for many tokens does that work only once.
 #[derive(Debug, Clone)]
@@ -66,29 +73,34 @@ impl<'k> Signer<'k> {
 
     /// Signs `claims` exactly as given and returns the compact token.
     pub fn sign<C: Serialize>(&self, claims: &Claims<'_, C>) -> Result<String, SignError> {
-        let payload = serde_json::to_vec(claims).map_err(|e| SignError::Claims(e.to_string()))?;
-        if payload.first() != Some(&b'{') {
-            return Err(SignError::Claims(
-                "claims must serialize to a JSON object".into(),
-            ));
-        }
-        self.sign_payload(&payload)
+        JSON_BUFFER.with(|buf| {
+            // A buffer kept per thread: serializing costs no allocation once it has grown.
+            let mut payload = buf.take();
+            payload.clear();
+            let result = serde_json::to_writer(&mut payload, claims)
+                .map_err(|e| SignError::Claims(e.to_string()))
+                .and_then(|()| match payload.first() {
+                    Some(b'{') => self.sign_payload(&payload),
+                    _ => Err(SignError::Claims(
+                        "claims must serialize to a JSON object".into(),
+                    )),
+                });
+            if payload.capacity() <= MAX_KEPT_BUFFER {
+                buf.set(payload);
+            }
+            result
+        })
     }
 
     /// Signs arbitrary payload bytes as a compact JWS.
     pub fn sign_payload(&self, payload: &[u8]) -> Result<String, SignError> {
-        let sig_len = 4 * 1024 / 3 + 4; // enough for an 8192-bit RSA signature
+        // Header, payload and a 512-byte signature (RSA-4096) fit without growing.
         let mut out =
-            String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + sig_len);
+            String::with_capacity(self.encoded_header.len() + payload.len().div_ceil(3) * 4 + 700);
         out.push_str(&self.encoded_header);
         out.push('.');
         b64::encode_into(payload, &mut out);
-        let signing_len = out.len();
-        let mut sig = String::with_capacity(sig_len);
-        self.key
-            .sign_bytes(&out.as_bytes()[..signing_len], &mut sig)?;
-        out.push('.');
-        out.push_str(&sig);
+        self.key.append_signature(&mut out)?;
         Ok(out)
     }
 }

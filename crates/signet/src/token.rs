@@ -1,6 +1,10 @@
 //! Compact JWS parsing and verification, in a bounded order: size, structure, header,
 //! key and algorithm, signature, and only then claims.
 
+use std::cell::{OnceCell, RefCell};
+use std::mem::MaybeUninit;
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -11,16 +15,44 @@ use crate::{Error, Header, Malformed, VerifyingKey, b64};
 /// The default limit on the size of a compact token: 16 KiB.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 16 * 1024;
 
+/// The longest signature of any supported algorithm: RSA with an 8192-bit modulus.
+const MAX_SIGNATURE: usize = 1024;
+
+thread_local! {
+    /// The last header segment parsed on this thread and its result. Tokens from one issuer
+    /// nearly always share a byte-identical header, so this skips decoding and parsing it
+    /// again; parsing is a pure function of the segment, so a hit returns exactly what a
+    /// fresh parse would.
+    static LAST_HEADER: RefCell<Option<(Box<str>, Arc<Header>)>> = const { RefCell::new(None) };
+}
+
+fn parse_header(segment: &str) -> Result<Arc<Header>, Error> {
+    let hit = LAST_HEADER.with(|last| {
+        last.borrow()
+            .as_ref()
+            .and_then(|(seg, h)| (**seg == *segment).then(|| Arc::clone(h)))
+    });
+    if let Some(h) = hit {
+        return Ok(h);
+    }
+    let json = b64::decode(segment.as_bytes()).ok_or(Malformed::Base64)?;
+    let header = Arc::new(Header::parse(&json)?);
+    LAST_HEADER.with(|last| *last.borrow_mut() = Some((segment.into(), Arc::clone(&header))));
+    Ok(header)
+}
+
 /// A compact JWS that has been parsed but not verified.
 ///
 /// Only its header can be read. Claims come out of [`UnverifiedToken::verify`]; to read them
 /// without verifying, see [`dangerous`](crate::dangerous).
 #[derive(Debug, Clone)]
 pub struct UnverifiedToken<'t> {
-    header: Header,
+    header: Arc<Header>,
     signing_input: &'t str,
-    payload: Vec<u8>,
-    signature: Vec<u8>,
+    payload_b64: &'t str,
+    signature_b64: &'t str,
+    /// The decoded payload, made once it is needed (after the signature checks out).
+    payload: OnceCell<Vec<u8>>,
 }
 
 /// Where verification finds the key for a token: one [`VerifyingKey`] or a
@@ -76,30 +108,32 @@ impl<'t> UnverifiedToken<'t> {
     }
 
     /// Parses a compact JWS of at most `max_size` bytes. The size is checked before anything
-    /// else is read.
+    /// else is read; then the three segments and the header. The signature and payload
+    /// segments are decoded during verification, signature first.
     pub fn parse_with_limit(token: &'t str, max_size: usize) -> Result<Self, Error> {
         if token.len() > max_size {
             return Err(Error::TooLarge { limit: max_size });
         }
-        let mut parts = token.splitn(4, '.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
+            return Err(Malformed::Segments.into());
+        };
+        let (header, payload, signature) = (
+            &token[..first],
+            token.get(first + 1..last),
+            &token[last + 1..],
+        );
+        let Some(payload) = payload.filter(|p| !p.as_bytes().contains(&b'.')) else {
             return Err(Malformed::Segments.into());
         };
         if header.is_empty() {
             return Err(Malformed::Segments.into());
         }
-        let signing_len = header.len() + 1 + payload.len();
-        let header_json = b64::decode(header.as_bytes()).ok_or(Malformed::Base64)?;
-        let header_parsed = Header::parse(&header_json)?;
-        let payload = b64::decode(payload.as_bytes()).ok_or(Malformed::Base64)?;
-        let signature = b64::decode(signature.as_bytes()).ok_or(Malformed::Base64)?;
         Ok(Self {
-            header: header_parsed,
-            signing_input: &token[..signing_len],
-            payload,
-            signature,
+            header: parse_header(header)?,
+            signing_input: &token[..header.len() + 1 + payload.len()],
+            payload_b64: payload,
+            signature_b64: signature,
+            payload: OnceCell::new(),
         })
     }
 
@@ -111,8 +145,11 @@ impl<'t> UnverifiedToken<'t> {
     /// Finds the key, checks the algorithm and the signature, and returns the payload.
     fn check_signature(&self, keys: &impl KeySource) -> Result<&[u8], Error> {
         let key = keys.key_for(&self.header)?;
-        key.verify_signature(self.signing_input.as_bytes(), &self.signature)?;
-        Ok(&self.payload)
+        let mut buf = [MaybeUninit::<u8>::uninit(); MAX_SIGNATURE];
+        let signature =
+            b64::decode_into(self.signature_b64.as_bytes(), &mut buf).ok_or(Malformed::Base64)?;
+        key.verify_signature(self.signing_input.as_bytes(), signature)?;
+        self.payload()
     }
 
     /// Verifies the signature and then the claims. Claims borrow from this token.
@@ -137,8 +174,13 @@ impl<'t> UnverifiedToken<'t> {
         self.check_signature(keys)
     }
 
-    pub(crate) fn payload(&self) -> &[u8] {
-        &self.payload
+    /// The decoded payload. Not verified by itself.
+    pub(crate) fn payload(&self) -> Result<&[u8], Error> {
+        if let Some(p) = self.payload.get() {
+            return Ok(p);
+        }
+        let decoded = b64::decode(self.payload_b64.as_bytes()).ok_or(Malformed::Base64)?;
+        Ok(self.payload.get_or_init(|| decoded))
     }
 }
 
