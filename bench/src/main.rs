@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
-const ROUNDS: usize = 21;
+const ROUNDS: usize = 41;
 const SAMPLE: Duration = Duration::from_millis(8);
 
 /// The nine claims every library reads, owned (what the peers' APIs produce).
@@ -91,8 +91,22 @@ fn case<'a>(name: &'static str, run: impl FnMut() -> usize + 'a) -> Case<'a> {
     Case { name, run: Box::new(run), iters: 0, samples: Vec::new() }
 }
 
-/// Measures the cases of one group in interleaved rounds and returns (name, median ns/op).
-fn measure(group: &str, mut cases: Vec<Case<'_>>) -> Vec<(&'static str, f64)> {
+/// One measured implementation: median time per operation, and the median over rounds of its
+/// speed relative to the baseline measured in the same round.
+struct Row {
+    name: &'static str,
+    ns: f64,
+    ratio: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Measures the cases of one group in interleaved rounds (each round samples every case once,
+/// so drift in the machine's speed hits all of them alike).
+fn measure(group: &str, baseline: &str, mut cases: Vec<Case<'_>>) -> Vec<Row> {
     for c in &mut cases {
         assert!((c.run)() > 0, "{group}/{}: the case failed", c.name);
         let mut n = 1u64;
@@ -118,23 +132,24 @@ fn measure(group: &str, mut cases: Vec<Case<'_>>) -> Vec<(&'static str, f64)> {
             c.samples.push(t.elapsed().as_nanos() as f64 / c.iters as f64);
         }
     }
+    let base = cases.iter().position(|c| c.name == baseline).expect("baseline case");
+    let base_samples = cases[base].samples.clone();
     cases
         .into_iter()
-        .map(|mut c| {
-            c.samples.sort_by(f64::total_cmp);
-            (c.name, c.samples[c.samples.len() / 2])
+        .map(|c| {
+            let ratios = base_samples.iter().zip(&c.samples).map(|(b, x)| b / x).collect();
+            Row { name: c.name, ns: median(c.samples), ratio: median(ratios) }
         })
         .collect()
 }
 
-fn report(title: &str, baseline: &str, rows: &[(&'static str, f64)]) {
-    let base = rows.iter().find(|(n, _)| *n == baseline).map_or(1.0, |r| r.1);
+fn report(title: &str, baseline: &str, rows: &[Row]) {
     println!("\n### {title}\n");
-    println!("| implementation | time per op | relative to {baseline} |");
+    println!("| implementation | time per op | speed relative to {baseline} |");
     println!("|---|---:|---:|");
-    for (name, ns) in rows {
-        let time = if *ns >= 1000.0 { format!("{:.2} µs", ns / 1000.0) } else { format!("{ns:.0} ns") };
-        println!("| {name} | {time} | {:.2}x |", base / ns);
+    for r in rows {
+        let time = if r.ns >= 1000.0 { format!("{:.2} µs", r.ns / 1000.0) } else { format!("{:.0} ns", r.ns) };
+        println!("| {} | {time} | {:.2}x |", r.name, r.ratio);
     }
 }
 
@@ -211,6 +226,7 @@ fn hs256(c: &AccessClaims) {
     use jwt_simple::prelude::MACLike;
     let verify = measure(
         "HS256 verify",
+        "jsonwebtoken 12 (aws_lc_rs)",
         vec![
             case("signet (borrowed claims)", || {
                 let t = signet::UnverifiedToken::parse(&token).unwrap();
@@ -258,6 +274,7 @@ fn hs256(c: &AccessClaims) {
     let jwt_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     let sign = measure(
         "HS256 sign",
+        "jsonwebtoken 12 (aws_lc_rs)",
         vec![
             case("signet (Signer)", || signer.sign(&sc).unwrap().len()),
             case("jsonwebtoken 12 (aws_lc_rs)", || jsonwebtoken::encode(&jwt_header, c, &jwt_enc).unwrap().len()),
@@ -333,6 +350,7 @@ fn asymmetric(c: &AccessClaims, alg: signet::Algorithm) {
     };
     let rows = measure(
         alg.name(),
+        "raw aws-lc-rs verify",
         vec![
             case("signet (borrowed claims)", || {
                 let t = signet::UnverifiedToken::parse(&token).unwrap();

@@ -21,6 +21,11 @@ pub(crate) fn decode_into<'o>(input: &[u8], out: &'o mut [MaybeUninit<u8>]) -> O
         .map(|d| &*d)
 }
 
+/// Decodes canonical, unpadded base64url onto the end of `out`; false if the input is invalid.
+pub(crate) fn decode_append(input: &[u8], out: &mut Vec<u8>) -> bool {
+    URL_SAFE_NO_PAD.decode_append(input, out).is_ok()
+}
+
 /// Encodes as unpadded base64url.
 pub(crate) fn encode(input: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode_to_string(input)

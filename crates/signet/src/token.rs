@@ -179,8 +179,42 @@ impl<'t> UnverifiedToken<'t> {
         if let Some(p) = self.payload.get() {
             return Ok(p);
         }
-        let decoded = b64::decode(self.payload_b64.as_bytes()).ok_or(Malformed::Base64)?;
-        Ok(self.payload.get_or_init(|| decoded))
+        let mut buf = PAYLOAD_BUFFERS
+            .with(|pool| pool.borrow_mut().pop())
+            .unwrap_or_default();
+        buf.clear();
+        if !b64::decode_append(self.payload_b64.as_bytes(), &mut buf) {
+            return Err(Malformed::Base64.into());
+        }
+        Ok(self.payload.get_or_init(|| buf))
+    }
+}
+
+/// How many payload buffers a thread keeps for reuse, and the largest one kept.
+const POOLED_BUFFERS: usize = 8;
+const MAX_POOLED_BUFFER: usize = 4096;
+
+thread_local! {
+    /// Decoded-payload buffers returned by dropped tokens, so that verifying a token does not
+    /// allocate once a thread has verified a few.
+    static PAYLOAD_BUFFERS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Drop for UnverifiedToken<'_> {
+    fn drop(&mut self) {
+        if let Some(buf) = self
+            .payload
+            .take()
+            .filter(|b| b.capacity() <= MAX_POOLED_BUFFER)
+        {
+            PAYLOAD_BUFFERS.with(|pool| {
+                if let Ok(mut pool) = pool.try_borrow_mut()
+                    && pool.len() < POOLED_BUFFERS
+                {
+                    pool.push(buf);
+                }
+            });
+        }
     }
 }
 
