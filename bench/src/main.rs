@@ -47,7 +47,9 @@ struct ScopedOwned {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn claims() -> AccessClaims {
@@ -88,7 +90,12 @@ struct Case<'a> {
 }
 
 fn case<'a>(name: &'static str, run: impl FnMut() -> usize + 'a) -> Case<'a> {
-    Case { name, run: Box::new(run), iters: 0, samples: Vec::new() }
+    Case {
+        name,
+        run: Box::new(run),
+        iters: 0,
+        samples: Vec::new(),
+    }
 }
 
 /// One measured implementation: median time per operation, and the median over rounds of its
@@ -129,16 +136,28 @@ fn measure(group: &str, baseline: &str, mut cases: Vec<Case<'_>>) -> Vec<Row> {
             for _ in 0..c.iters {
                 black_box((c.run)());
             }
-            c.samples.push(t.elapsed().as_nanos() as f64 / c.iters as f64);
+            c.samples
+                .push(t.elapsed().as_nanos() as f64 / c.iters as f64);
         }
     }
-    let base = cases.iter().position(|c| c.name == baseline).expect("baseline case");
+    let base = cases
+        .iter()
+        .position(|c| c.name == baseline)
+        .expect("baseline case");
     let base_samples = cases[base].samples.clone();
     cases
         .into_iter()
         .map(|c| {
-            let ratios = base_samples.iter().zip(&c.samples).map(|(b, x)| b / x).collect();
-            Row { name: c.name, ns: median(c.samples), ratio: median(ratios) }
+            let ratios = base_samples
+                .iter()
+                .zip(&c.samples)
+                .map(|(b, x)| b / x)
+                .collect();
+            Row {
+                name: c.name,
+                ns: median(c.samples),
+                ratio: median(ratios),
+            }
         })
         .collect()
 }
@@ -148,13 +167,19 @@ fn report(title: &str, baseline: &str, rows: &[Row]) {
     println!("| implementation | time per op | speed relative to {baseline} |");
     println!("|---|---:|---:|");
     for r in rows {
-        let time = if r.ns >= 1000.0 { format!("{:.2} µs", r.ns / 1000.0) } else { format!("{:.0} ns", r.ns) };
+        let time = if r.ns >= 1000.0 {
+            format!("{:.2} µs", r.ns / 1000.0)
+        } else {
+            format!("{:.0} ns", r.ns)
+        };
         println!("| {} | {time} | {:.2}x |", r.name, r.ratio);
     }
 }
 
 fn b64d(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap_or_default()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap_or_default()
 }
 
 fn split(token: &str) -> (&str, Vec<u8>) {
@@ -186,7 +211,10 @@ fn josekit_validator() -> josekit::jwt::JwtPayloadValidator {
 }
 
 fn signet_validation() -> signet::Validation {
-    signet::Validation::builder().issuer(ISS).audience(AUD).build()
+    signet::Validation::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .build()
 }
 
 /// The naive floor the issue names: split, base64-decode, HMAC, header as a
@@ -206,7 +234,8 @@ fn naive_hs256(token: &str, key: &aws_lc_rs::hmac::Key) -> Option<AccessClaims> 
 
 fn hs256(c: &AccessClaims) {
     let secret = b"a 32-byte secret for the bench..";
-    let signet_key = signet::SigningKey::from_hmac_secret(signet::Algorithm::HS256, secret).unwrap();
+    let signet_key =
+        signet::SigningKey::from_hmac_secret(signet::Algorithm::HS256, secret).unwrap();
     let signer = signet_key.signer();
     let sc = signet_claims(c);
     let token = signer.sign(&sc).unwrap();
@@ -233,25 +262,48 @@ fn hs256(c: &AccessClaims) {
                 let v = t.verify::<Scoped<'_>>(vk, &v).unwrap();
                 v.claims().custom.scope.len()
             }),
-            case("signet (owned claims)", || vk.verify::<ScopedOwned>(&token, &v).unwrap().custom.scope.len()),
+            case("signet (owned claims)", || {
+                vk.verify::<ScopedOwned>(&token, &v)
+                    .unwrap()
+                    .custom
+                    .scope
+                    .len()
+            }),
             case("jsonwebtoken 12 (aws_lc_rs)", || {
-                jsonwebtoken::decode::<AccessClaims>(&token, &jwt_dec, &jwt_val).unwrap().claims.scope.len()
+                jsonwebtoken::decode::<AccessClaims>(&token, &jwt_dec, &jwt_val)
+                    .unwrap()
+                    .claims
+                    .scope
+                    .len()
             }),
             case("jwt-simple 0.15 (pure-rust)", || {
-                simple.verify_token::<ScopedOwned>(&token, Some(simple_opts.clone())).unwrap().custom.scope.len()
+                simple
+                    .verify_token::<ScopedOwned>(&token, Some(simple_opts.clone()))
+                    .unwrap()
+                    .custom
+                    .scope
+                    .len()
             }),
             case("josekit 0.10", || {
                 let (p, _) = josekit::jwt::decode_with_verifier(&token, &*jose_verifier).unwrap();
                 josekit_validator().validate(&p).unwrap();
                 p.claims_set().len()
             }),
-            case("naive floor", || naive_hs256(&token, &hmac).unwrap().scope.len()),
+            case("naive floor", || {
+                naive_hs256(&token, &hmac).unwrap().scope.len()
+            }),
             case("HMAC alone (aws-lc-rs)", || {
-                aws_lc_rs::hmac::verify(&hmac, input.as_bytes(), &sig).map(|()| 1).unwrap()
+                aws_lc_rs::hmac::verify(&hmac, input.as_bytes(), &sig)
+                    .map(|()| 1)
+                    .unwrap()
             }),
         ],
     );
-    report("HS256 verify with validation (signature, iss, aud, exp)", "jsonwebtoken 12 (aws_lc_rs)", &verify);
+    report(
+        "HS256 verify with validation (signature, iss, aud, exp)",
+        "jsonwebtoken 12 (aws_lc_rs)",
+        &verify,
+    );
 
     let simple_claims = jwt_simple::prelude::JWTClaims {
         issued_at: Some(jwt_simple::prelude::UnixTimeStamp::from_secs(c.iat)),
@@ -262,10 +314,17 @@ fn hs256(c: &AccessClaims) {
         audiences: Some(jwt_simple::prelude::Audiences::AsString(c.aud.clone())),
         jwt_id: Some(c.jti.clone()),
         nonce: None,
-        custom: ScopedOwned { client_id: c.client_id.clone(), scope: c.scope.clone() },
+        custom: ScopedOwned {
+            client_id: c.client_id.clone(),
+            scope: c.scope.clone(),
+        },
     };
     let mut jose_payload = josekit::jwt::JwtPayload::from_map(
-        serde_json::to_value(c).unwrap().as_object().unwrap().clone(),
+        serde_json::to_value(c)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .clone(),
     )
     .unwrap();
     jose_payload.set_issuer(ISS);
@@ -277,15 +336,31 @@ fn hs256(c: &AccessClaims) {
         "jsonwebtoken 12 (aws_lc_rs)",
         vec![
             case("signet (Signer)", || signer.sign(&sc).unwrap().len()),
-            case("jsonwebtoken 12 (aws_lc_rs)", || jsonwebtoken::encode(&jwt_header, c, &jwt_enc).unwrap().len()),
-            case("jwt-simple 0.15 (pure-rust)", || simple.authenticate(simple_claims.clone()).unwrap().len()),
-            case("josekit 0.10", || {
-                josekit::jwt::encode_with_signer(&jose_payload, &jose_header, &*jose_signer).unwrap().len()
+            case("jsonwebtoken 12 (aws_lc_rs)", || {
+                jsonwebtoken::encode(&jwt_header, c, &jwt_enc)
+                    .unwrap()
+                    .len()
             }),
-            case("HMAC alone (aws-lc-rs)", || aws_lc_rs::hmac::sign(&hmac, input.as_bytes()).as_ref().len()),
+            case("jwt-simple 0.15 (pure-rust)", || {
+                simple.authenticate(simple_claims.clone()).unwrap().len()
+            }),
+            case("josekit 0.10", || {
+                josekit::jwt::encode_with_signer(&jose_payload, &jose_header, &*jose_signer)
+                    .unwrap()
+                    .len()
+            }),
+            case("HMAC alone (aws-lc-rs)", || {
+                aws_lc_rs::hmac::sign(&hmac, input.as_bytes())
+                    .as_ref()
+                    .len()
+            }),
         ],
     );
-    report("HS256 sign (same 9 claims)", "jsonwebtoken 12 (aws_lc_rs)", &sign);
+    report(
+        "HS256 sign (same 9 claims)",
+        "jsonwebtoken 12 (aws_lc_rs)",
+        &sign,
+    );
 }
 
 /// One asymmetric algorithm: Signet, the peers and the raw aws-lc-rs verification.
@@ -300,32 +375,67 @@ fn asymmetric(c: &AccessClaims, alg: signet::Algorithm) {
     let (input, sig) = split(&token);
 
     use jwt_simple::prelude::{ECDSAP256PublicKeyLike, EdDSAPublicKeyLike, RSAPublicKeyLike};
-    let (jwt_alg, jwt_dec, raw, jose_verifier): (_, _, aws_lc_rs::signature::ParsedPublicKey, Box<dyn josekit::jws::JwsVerifier>) = match alg {
+    let (jwt_alg, jwt_dec, raw, jose_verifier): (
+        _,
+        _,
+        aws_lc_rs::signature::ParsedPublicKey,
+        Box<dyn josekit::jws::JwsVerifier>,
+    ) = match alg {
         signet::Algorithm::ES256 => {
-            let point = [vec![4u8], b64d(jwk.x.as_deref().unwrap()), b64d(jwk.y.as_deref().unwrap())].concat();
+            let point = [
+                vec![4u8],
+                b64d(jwk.x.as_deref().unwrap()),
+                b64d(jwk.y.as_deref().unwrap()),
+            ]
+            .concat();
             (
                 jsonwebtoken::Algorithm::ES256,
                 jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
-                aws_lc_rs::signature::ParsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED, point).unwrap(),
-                Box::new(josekit::jws::ES256.verifier_from_pem(pem.as_bytes()).unwrap()),
+                aws_lc_rs::signature::ParsedPublicKey::new(
+                    &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+                    point,
+                )
+                .unwrap(),
+                Box::new(
+                    josekit::jws::ES256
+                        .verifier_from_pem(pem.as_bytes())
+                        .unwrap(),
+                ),
             )
         }
         signet::Algorithm::EdDSA => (
             jsonwebtoken::Algorithm::EdDSA,
             jsonwebtoken::DecodingKey::from_ed_pem(pem.as_bytes()).unwrap(),
-            aws_lc_rs::signature::ParsedPublicKey::new(&aws_lc_rs::signature::ED25519, b64d(jwk.x.as_deref().unwrap()))
-                .unwrap(),
-            Box::new(josekit::jws::EdDSA.verifier_from_pem(pem.as_bytes()).unwrap()),
+            aws_lc_rs::signature::ParsedPublicKey::new(
+                &aws_lc_rs::signature::ED25519,
+                b64d(jwk.x.as_deref().unwrap()),
+            )
+            .unwrap(),
+            Box::new(
+                josekit::jws::EdDSA
+                    .verifier_from_pem(pem.as_bytes())
+                    .unwrap(),
+            ),
         ),
         _ => {
-            let (n, e) = (b64d(jwk.n.as_deref().unwrap()), b64d(jwk.e.as_deref().unwrap()));
+            let (n, e) = (
+                b64d(jwk.n.as_deref().unwrap()),
+                b64d(jwk.e.as_deref().unwrap()),
+            );
             (
                 jsonwebtoken::Algorithm::RS256,
                 jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
-                aws_lc_rs::rsa::PublicKeyComponents { n: &n[..], e: &e[..] }
-                    .to_parsed_public_key(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256)
-                    .unwrap(),
-                Box::new(josekit::jws::RS256.verifier_from_pem(pem.as_bytes()).unwrap()),
+                aws_lc_rs::rsa::PublicKeyComponents {
+                    n: &n[..],
+                    e: &e[..],
+                }
+                .to_parsed_public_key(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256)
+                .unwrap(),
+                Box::new(
+                    josekit::jws::RS256
+                        .verifier_from_pem(pem.as_bytes())
+                        .unwrap(),
+                ),
             )
         }
     };
@@ -335,17 +445,26 @@ fn asymmetric(c: &AccessClaims, alg: signet::Algorithm) {
         signet::Algorithm::ES256 => {
             let k = jwt_simple::prelude::ES256PublicKey::from_pem(&pem).unwrap();
             let t = token.clone();
-            Box::new(move || k.verify_token::<ScopedOwned>(&t, Some(opts.clone())).map_or(0, |c| c.custom.scope.len()))
+            Box::new(move || {
+                k.verify_token::<ScopedOwned>(&t, Some(opts.clone()))
+                    .map_or(0, |c| c.custom.scope.len())
+            })
         }
         signet::Algorithm::EdDSA => {
             let k = jwt_simple::prelude::Ed25519PublicKey::from_pem(&pem).unwrap();
             let t = token.clone();
-            Box::new(move || k.verify_token::<ScopedOwned>(&t, Some(opts.clone())).map_or(0, |c| c.custom.scope.len()))
+            Box::new(move || {
+                k.verify_token::<ScopedOwned>(&t, Some(opts.clone()))
+                    .map_or(0, |c| c.custom.scope.len())
+            })
         }
         _ => {
             let k = jwt_simple::prelude::RS256PublicKey::from_pem(&pem).unwrap();
             let t = token.clone();
-            Box::new(move || k.verify_token::<ScopedOwned>(&t, Some(opts.clone())).map_or(0, |c| c.custom.scope.len()))
+            Box::new(move || {
+                k.verify_token::<ScopedOwned>(&t, Some(opts.clone()))
+                    .map_or(0, |c| c.custom.scope.len())
+            })
         }
     };
     let rows = measure(
@@ -354,10 +473,19 @@ fn asymmetric(c: &AccessClaims, alg: signet::Algorithm) {
         vec![
             case("signet (borrowed claims)", || {
                 let t = signet::UnverifiedToken::parse(&token).unwrap();
-                t.verify::<Scoped<'_>>(vk, &v).unwrap().claims().custom.scope.len()
+                t.verify::<Scoped<'_>>(vk, &v)
+                    .unwrap()
+                    .claims()
+                    .custom
+                    .scope
+                    .len()
             }),
             case("jsonwebtoken 12 (aws_lc_rs)", || {
-                jsonwebtoken::decode::<AccessClaims>(&token, &jwt_dec, &jwt_val).unwrap().claims.scope.len()
+                jsonwebtoken::decode::<AccessClaims>(&token, &jwt_dec, &jwt_val)
+                    .unwrap()
+                    .claims
+                    .scope
+                    .len()
             }),
             case("jwt-simple 0.15 (pure-rust)", || simple()),
             case("josekit 0.10", || {
@@ -365,18 +493,31 @@ fn asymmetric(c: &AccessClaims, alg: signet::Algorithm) {
                 josekit_validator().validate(&p).unwrap();
                 p.claims_set().len()
             }),
-            case("raw aws-lc-rs verify", || raw.verify_sig(input.as_bytes(), &sig).map(|()| 1).unwrap()),
+            case("raw aws-lc-rs verify", || {
+                raw.verify_sig(input.as_bytes(), &sig).map(|()| 1).unwrap()
+            }),
         ],
     );
-    report(&format!("{} verify with validation", alg.name()), "raw aws-lc-rs verify", &rows);
+    report(
+        &format!("{} verify with validation", alg.name()),
+        "raw aws-lc-rs verify",
+        &rows,
+    );
 }
 
 fn main() {
     let c = claims();
     println!("Signet benchmark: one run, same token and checks for every implementation.");
-    println!("Median of {ROUNDS} interleaved samples of ~{} ms each.", SAMPLE.as_millis());
+    println!(
+        "Median of {ROUNDS} interleaved samples of ~{} ms each.",
+        SAMPLE.as_millis()
+    );
     hs256(&c);
-    for alg in [signet::Algorithm::ES256, signet::Algorithm::EdDSA, signet::Algorithm::RS256] {
+    for alg in [
+        signet::Algorithm::ES256,
+        signet::Algorithm::EdDSA,
+        signet::Algorithm::RS256,
+    ] {
         asymmetric(&c, alg);
     }
 }
