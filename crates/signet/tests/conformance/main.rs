@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
+mod interop;
 mod rfc;
 mod wycheproof_jose;
 mod wycheproof_primitives;

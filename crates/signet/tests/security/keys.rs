@@ -235,3 +235,14 @@ fn key_set_without_kid_needs_exactly_one_candidate() {
     let tagged = es.sign(&claims).unwrap();
     assert!(two.verify::<()>(&tagged, &validation()).is_ok());
 }
+
+#[test]
+fn keys_key_sets_and_rules_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync + 'static>() {}
+    shared::<SigningKey>();
+    shared::<VerifyingKey>();
+    shared::<KeySet>();
+    shared::<signet::Validation>();
+    shared::<signet::Error>();
+    shared::<KeyError>();
+}
