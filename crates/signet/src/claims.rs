@@ -66,7 +66,7 @@ impl<'de> Deserialize<'de> for NumericDate {
                 }
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_u64(V)
     }
 }
 
