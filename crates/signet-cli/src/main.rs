@@ -1,37 +1,97 @@
-//! The `signet` command-line tool.
-//!
-//! Only `--version` and `--help` exist so far; the key, token, serve and proxy commands are
-//! built by their own issues.
+//! The `signet` command-line tool: keys and tokens (sign, verify, decode, lint).
 
-use std::io::Write;
+mod cli;
+mod input;
+mod keys;
+mod lint;
+mod remote;
+mod token;
+
 use std::process::ExitCode;
 
-const HELP: &str = "signet: JSON Web Token keys, tokens, issuer and proxy
+use clap::{CommandFactory, Parser};
 
-Usage: signet [--help | --version]
+use crate::cli::{Cli, Command, Shell, TokenCommand};
 
-This build has the core library only; the key, token, serve and proxy commands are not in it yet.";
+/// Exit status for a usage mistake.
+const USAGE: u8 = 2;
 
-fn run(args: &[String]) -> ExitCode {
-    let mut out = std::io::stdout().lock();
-    match args.first().map(String::as_str) {
-        None | Some("--help" | "-h" | "help") => {
-            let _ = writeln!(out, "{HELP}");
-            ExitCode::SUCCESS
-        }
-        Some("--version" | "-V") => {
-            let _ = writeln!(out, "signet {}", signet::VERSION);
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            let name: String = other.chars().take(40).collect();
-            eprintln!("signet: unknown command `{name}` (try `signet --help`)");
-            ExitCode::from(2)
-        }
+/// A usage mistake found after parsing: printed with a hint, exits 2.
+#[derive(Debug)]
+pub(crate) struct Usage(pub(crate) String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
+impl std::error::Error for Usage {}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Key(cmd) => keys::run(cmd)?,
+        Command::Token(TokenCommand::Sign(args)) => token::sign(args)?,
+        Command::Token(TokenCommand::Verify(args)) => token::verify(args)?,
+        Command::Token(TokenCommand::Decode { token, json }) => token::decode(&token, json)?,
+        Command::Token(TokenCommand::Lint { token, key, json }) => {
+            return Ok(if lint::run(&token, key.as_deref(), json)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        Command::Completions { shell } => {
+            let shell = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(shell, &mut Cli::command(), "signet", &mut std::io::stdout());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    run(&args)
+    // No command may panic; should one, say so in one line rather than with a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "signet: internal error: {}",
+            info.payload_as_str().unwrap_or("unexpected failure")
+        );
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("invalid usage")
+                .trim_start_matches("error: ");
+            eprintln!("signet: {first}\nhint: see `signet --help`, or `--help` after any command");
+            return ExitCode::from(USAGE);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => match e.downcast_ref::<Usage>() {
+            Some(usage) => {
+                eprintln!(
+                    "signet: {usage}\nhint: see `signet --help`, or `--help` after any command"
+                );
+                ExitCode::from(USAGE)
+            }
+            None => {
+                eprintln!("signet: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
 }

@@ -26,6 +26,20 @@ thread_local! {
     static LAST_HEADER: RefCell<Option<(Box<str>, Arc<Header>)>> = const { RefCell::new(None) };
 }
 
+/// Splits a compact JWS into its three segments: exactly two dots and a non-empty header.
+pub(crate) fn split(token: &str) -> Result<(&str, &str, &str), Error> {
+    let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
+        return Err(Malformed::Segments.into());
+    };
+    let payload = token
+        .get(first + 1..last)
+        .filter(|p| !p.as_bytes().contains(&b'.'));
+    match payload {
+        Some(payload) if first > 0 => Ok((&token[..first], payload, &token[last + 1..])),
+        _ => Err(Malformed::Segments.into()),
+    }
+}
+
 fn parse_header(segment: &str) -> Result<Arc<Header>, Error> {
     let hit = LAST_HEADER.with(|last| {
         last.borrow()
@@ -114,20 +128,7 @@ impl<'t> UnverifiedToken<'t> {
         if token.len() > max_size {
             return Err(Error::TooLarge { limit: max_size });
         }
-        let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
-            return Err(Malformed::Segments.into());
-        };
-        let (header, payload, signature) = (
-            &token[..first],
-            token.get(first + 1..last),
-            &token[last + 1..],
-        );
-        let Some(payload) = payload.filter(|p| !p.as_bytes().contains(&b'.')) else {
-            return Err(Malformed::Segments.into());
-        };
-        if header.is_empty() {
-            return Err(Malformed::Segments.into());
-        }
+        let (header, payload, signature) = split(token)?;
         Ok(Self {
             header: parse_header(header)?,
             signing_input: &token[..header.len() + 1 + payload.len()],
