@@ -98,9 +98,32 @@ pub(crate) fn signing_key(name: &str, alg: Option<Algorithm>) -> Result<SigningK
     }
 }
 
-/// Verifying keys from a JWK, JWKS or PEM file. Entries of a JWKS that cannot be used are
-/// reported on standard error.
-pub(crate) fn key_set(name: &str, alg: Option<Algorithm>) -> Result<KeySet> {
+/// The keys a token is checked against: one key the user named, or a set chosen by `kid`.
+pub(crate) enum Keys {
+    One(Box<VerifyingKey>),
+    Set(KeySet),
+}
+
+impl Keys {
+    /// Verifies `token`, returning its claims with the caller's own members as JSON.
+    pub(crate) fn verify(
+        &self,
+        token: &str,
+        validation: &signet::Validation,
+    ) -> std::result::Result<
+        signet::Claims<'static, serde_json::Map<String, serde_json::Value>>,
+        signet::Error,
+    > {
+        match self {
+            Self::One(key) => key.verify(token, validation),
+            Self::Set(set) => set.verify(token, validation),
+        }
+    }
+}
+
+/// Verifying keys from a JWK, JWKS or PEM file. A single key verifies whatever `kid` the token
+/// names; a JWKS chooses by `kid`, and entries it cannot use are reported on standard error.
+pub(crate) fn verifying_keys(name: &str, alg: Option<Algorithm>) -> Result<Keys> {
     match read_key_file(name)? {
         KeyFile::Jwk(jwk) => {
             let key = match alg {
@@ -108,13 +131,16 @@ pub(crate) fn key_set(name: &str, alg: Option<Algorithm>) -> Result<KeySet> {
                 None => VerifyingKey::from_jwk(&jwk),
             }
             .map_err(|e| anyhow!("{}: {e}", shown(name)))?;
-            Ok(KeySet::new([key]))
+            Ok(Keys::One(Box::new(key)))
         }
         KeyFile::Pem(pem) => {
             let key = with_pem_alg(name, alg, |a| VerifyingKey::from_pem(&pem, a))?;
-            Ok(KeySet::new([key]))
+            Ok(Keys::One(Box::new(key)))
         }
-        KeyFile::Jwks(set) => Ok(report_skipped(KeySet::from_jwks(&set), shown(name))),
+        KeyFile::Jwks(set) => Ok(Keys::Set(report_skipped(
+            KeySet::from_jwks(&set),
+            shown(name),
+        ))),
     }
 }
 
@@ -134,34 +160,40 @@ pub(crate) fn report_skipped(set: KeySet, source: &str) -> KeySet {
     set
 }
 
-/// The public half of a key file, for `key public`, `key jwks` and `key thumbprint`.
+/// The public half of a key file, for `key public`, `key jwks` and `key thumbprint`. Here
+/// `--alg` only fills in what a file does not say (an RSA PEM, a JWK without `alg`); an RSA
+/// PEM without it is named RS256, as the choice does not change the public members.
 fn public_key(name: &str, alg: Option<Algorithm>) -> Result<VerifyingKey> {
     let public = match read_key_file(name)? {
-        KeyFile::Jwk(jwk) if jwk.is_private() => signing_key_from_jwk(&jwk, alg, name)?
-            .verifying_key()
-            .clone(),
-        KeyFile::Jwk(jwk) => match alg {
-            Some(alg) => VerifyingKey::from_jwk_with_alg(&jwk, alg),
-            None => VerifyingKey::from_jwk(&jwk),
+        KeyFile::Jwk(jwk) => {
+            let alg = if jwk.alg.is_some() { None } else { alg };
+            if jwk.is_private() {
+                signing_key_from_jwk(&jwk, alg, name)?
+                    .verifying_key()
+                    .clone()
+            } else {
+                match alg {
+                    Some(alg) => VerifyingKey::from_jwk_with_alg(&jwk, alg),
+                    None => VerifyingKey::from_jwk(&jwk),
+                }
+                .map_err(|e| anyhow!("{}: {e}", shown(name)))?
+            }
         }
-        .map_err(|e| anyhow!("{}: {e}", shown(name)))?,
-        // Which RSA algorithm does not change a public JWK's members; RS256 names it.
-        KeyFile::Pem(pem) => with_pem_alg(name, alg.or(rsa_default(&pem)), |a| {
-            VerifyingKey::from_pem(&pem, a)
-        })?,
+        KeyFile::Pem(pem) => match PEM_CANDIDATES
+            .iter()
+            .find_map(|a| VerifyingKey::from_pem(&pem, *a).ok())
+        {
+            Some(key) => key,
+            None => with_pem_alg(name, Some(alg.unwrap_or(Algorithm::RS256)), |a| {
+                VerifyingKey::from_pem(&pem, a)
+            })?,
+        },
         KeyFile::Jwks(_) => bail!(
             "{}: a JWKS holds several keys; give a single key",
             shown(name)
         ),
     };
     Ok(public)
-}
-
-fn rsa_default(pem: &str) -> Option<Algorithm> {
-    let is_curve = PEM_CANDIDATES
-        .iter()
-        .any(|a| VerifyingKey::from_pem(pem, *a).is_ok());
-    (!is_curve).then_some(Algorithm::RS256)
 }
 
 fn signing_key_from_jwk(jwk: &Jwk, alg: Option<Algorithm>, name: &str) -> Result<SigningKey> {

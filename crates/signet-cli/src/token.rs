@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Map, Value};
-use signet::{Claims, Error, KeySet, TokenBuilder, UnverifiedToken, Validation, dangerous};
+use signet::{Claims, Error, TokenBuilder, UnverifiedToken, Validation, dangerous};
 
 use crate::cli::{SignArgs, VerifyArgs};
 use crate::input::{Style, now, parse_duration, read_text, read_token, relative};
-use crate::keys::{key_set, parse_alg, signing_key};
+use crate::keys::{Keys, parse_alg, signing_key, verifying_keys};
 
 /// The largest token `decode` and `lint` will take apart.
 pub(crate) const MAX_INSPECT: usize = 1 << 20;
@@ -109,16 +109,16 @@ pub(crate) fn sign(args: SignArgs) -> Result<()> {
     writeln!(std::io::stdout().lock(), "{token}").context("cannot write")
 }
 
-fn keys_for(args: &VerifyArgs) -> Result<KeySet> {
+fn keys_for(args: &VerifyArgs) -> Result<Keys> {
     let alg = parse_alg(args.alg.as_deref())?;
     if let Some(file) = args.key.as_deref().or(args.jwks.as_deref()) {
-        return key_set(file, alg);
+        return verifying_keys(file, alg);
     }
     if let Some(url) = &args.jwks_url {
-        return crate::remote::jwks(url);
+        return crate::remote::jwks(url).map(Keys::Set);
     }
     match &args.issuer_url {
-        Some(issuer) => crate::remote::discover(issuer),
+        Some(issuer) => crate::remote::discover(issuer).map(Keys::Set),
         None => bail!("give one of --key, --jwks, --jwks-url or --issuer-url"),
     }
 }
