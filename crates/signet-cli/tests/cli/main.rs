@@ -71,6 +71,21 @@ pub(crate) fn keyfile(dir: &Path, name: &str, alg: &str, format: &str) -> PathBu
     path
 }
 
+/// The arguments of `signet token verify FLAG SOURCE --iss ISS --aud AUD EXTRA... TOKEN`, where
+/// `FLAG SOURCE` says where the keys come from (`--key FILE`, `--jwks-url URL`, ...).
+pub(crate) fn verify_args<'a>(
+    flag: &'a str,
+    source: &'a str,
+    iss: &'a str,
+    extra: &[&'a str],
+    token: &'a str,
+) -> Vec<&'a str> {
+    let mut args = vec!["token", "verify", flag, source, "--iss", iss, "--aud", AUD];
+    args.extend_from_slice(extra);
+    args.push(token);
+    args
+}
+
 /// A token for `ISS` and `AUD` signed by `key`.
 pub(crate) fn sign(key: &Path, extra: &[&str]) -> String {
     let mut args = vec![

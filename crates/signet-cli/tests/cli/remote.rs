@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::thread;
 
-use crate::{AUD, dir, fails, keyfile, ok};
+use crate::{AUD, dir, fails, keyfile, ok, verify_args};
 
 /// Serves `routes` (path, JSON body) on an ephemeral loopback port until dropped; answers 404
 /// elsewhere. Returns the base URL.
@@ -76,17 +76,7 @@ fn verify_through_a_jwks_url_and_through_issuer_discovery() {
     .trim()
     .to_owned();
     let url = format!("{base}/jwks.json");
-    ok(&[
-        "token",
-        "verify",
-        "--jwks-url",
-        &url,
-        "--iss",
-        &base,
-        "--aud",
-        AUD,
-        &token,
-    ]);
+    ok(&verify_args("--jwks-url", &url, &base, &[], &token));
     // Discovery finds the JWKS, and the issuer becomes the required `iss`.
     ok(&[
         "token",
@@ -113,20 +103,7 @@ fn verify_through_a_jwks_url_and_through_issuer_discovery() {
     );
     assert!(err.contains("wrong issuer"), "{err}");
     let missing = format!("{base}/missing.json");
-    let err = fails(
-        &[
-            "token",
-            "verify",
-            "--jwks-url",
-            &missing,
-            "--iss",
-            &base,
-            "--aud",
-            AUD,
-            &token,
-        ],
-        1,
-    );
+    let err = fails(&verify_args("--jwks-url", &missing, &base, &[], &token), 1);
     assert!(err.contains("HTTP 404"), "{err}");
 }
 
