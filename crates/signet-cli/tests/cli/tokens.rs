@@ -240,3 +240,24 @@ fn typ_and_kid_can_be_set() {
     assert_eq!(doc["header"]["typ"], "at+jwt");
     assert_eq!(doc["header"]["kid"], "custom-kid");
 }
+
+#[test]
+fn max_age_refuses_tokens_issued_too_long_ago() {
+    let d = dir();
+    let key = keyfile(d.path(), "k.jwk", "ES256", "jwk");
+    let token = sign(&key, &[]);
+    let k = key.to_str().unwrap();
+    ok(&verify_args("--key", k, ISS, &["--max-age", "1h"], &token));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let err = fails(
+        &verify_args(
+            "--key",
+            k,
+            ISS,
+            &["--max-age", "0s", "--leeway", "0s"],
+            &token,
+        ),
+        1,
+    );
+    assert!(err.contains("older than the maximum age"), "{err}");
+}
