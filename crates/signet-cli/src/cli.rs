@@ -21,6 +21,14 @@ pub(crate) enum Command {
     /// Sign, verify, decode and audit tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run the issuer: logins, access and refresh tokens, revocation, published keys.
+    Serve(ServeArgs),
+    /// Manage the issuer's users (on its data directory).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the issuer's OAuth clients (on its data directory).
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -80,6 +88,118 @@ pub(crate) enum KeyCommand {
     },
     /// Print the RFC 7638 thumbprint of a key.
     Thumbprint(KeyInput),
+    /// List the issuer's signing keys and their states.
+    List(DataDir),
+    /// Start a rotation of the issuer's signing key.
+    Rotate(DataDir),
+}
+
+/// Where the issuer keeps its data.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DataDir {
+    /// The issuer's data directory.
+    #[arg(long, env = "SIGNET_DATA_DIR", default_value = "signet-data")]
+    pub(crate) data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SIGNET_LISTEN")]
+    pub(crate) listen: Option<String>,
+    /// Issuer URL [default: http://LISTEN].
+    #[arg(long, env = "SIGNET_ISSUER")]
+    pub(crate) issuer: Option<String>,
+    /// Data directory [default: ./signet-data].
+    #[arg(long, env = "SIGNET_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// TOML configuration file; flags and SIGNET_* variables take precedence over it.
+    #[arg(long, env = "SIGNET_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Access-token lifetime [default: 10m].
+    #[arg(long, env = "SIGNET_ACCESS_TOKEN_LIFETIME")]
+    pub(crate) access_token_lifetime: Option<String>,
+    /// Allow access-token lifetimes over one hour.
+    #[arg(long, env = "SIGNET_ALLOW_LONG_LIVED_ACCESS_TOKENS")]
+    pub(crate) allow_long_lived_access_tokens: bool,
+    /// Signing algorithm for new keys: ES256, EdDSA, RS256 or PS256 [default: ES256].
+    #[arg(long, env = "SIGNET_SIGNING_ALG")]
+    pub(crate) signing_alg: Option<String>,
+    /// Log format: text or json [default: text].
+    #[arg(long, env = "SIGNET_LOG_FORMAT")]
+    pub(crate) log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        /// Login name.
+        name: String,
+        /// Read the password from standard input (the only way it is taken).
+        #[arg(long)]
+        password_stdin: bool,
+        /// A role; repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// A claim KEY=VALUE put into the user's access tokens; repeat for several.
+        #[arg(long = "claim")]
+        claims: Vec<String>,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// List users.
+    List(DataDir),
+    /// Disable a user and end their logins.
+    Disable {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Delete a user and end their logins.
+    Delete {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Add a client; a confidential client's secret is generated and printed once, or read
+    /// from standard input.
+    Add {
+        /// Client id.
+        id: String,
+        /// Read the secret from standard input.
+        #[arg(long, conflicts_with = "public")]
+        secret_stdin: bool,
+        /// A public client (no secret): password and refresh_token grants only.
+        #[arg(long)]
+        public: bool,
+        /// A grant type: client_credentials, password, refresh_token; repeat for several.
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// A scope the client may ask for; repeat for several.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// An audience its tokens may name; the first is the default; repeat for several.
+        #[arg(long = "audience")]
+        audiences: Vec<String>,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// List clients.
+    List(DataDir),
+    /// Delete a client and end its logins.
+    Delete {
+        /// Client id.
+        id: String,
+        #[command(flatten)]
+        dir: DataDir,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -281,6 +281,9 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
             writeln!(stdout, "{}", pretty(&serde_json::json!({ "keys": keys }))?)
                 .context("cannot write")
         }
+        KeyCommand::List(_) | KeyCommand::Rotate(_) => {
+            bail!("the issuer's key commands run elsewhere")
+        }
         KeyCommand::Thumbprint(input) => {
             let key = public_key(&input.file, parse_alg(input.alg.as_deref())?)?;
             writeln!(stdout, "{}", key.thumbprint()?).context("cannot write")

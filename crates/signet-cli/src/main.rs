@@ -2,6 +2,7 @@
 
 mod cli;
 mod input;
+mod issuer;
 mod keys;
 mod lint;
 mod remote;
@@ -30,7 +31,12 @@ impl std::error::Error for Usage {}
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Key(cli::KeyCommand::List(dir)) => issuer::key_list(&dir)?,
+        Command::Key(cli::KeyCommand::Rotate(dir)) => issuer::key_rotate(&dir)?,
         Command::Key(cmd) => keys::run(cmd)?,
+        Command::Serve(args) => issuer::serve(&args)?,
+        Command::User(cmd) => issuer::user(cmd)?,
+        Command::Client(cmd) => issuer::client(cmd)?,
         Command::Token(TokenCommand::Sign(args)) => token::sign(args)?,
         Command::Token(TokenCommand::Verify(args)) => token::verify(args)?,
         Command::Token(TokenCommand::Decode { token, json }) => token::decode(&token, json)?,

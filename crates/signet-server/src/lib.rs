@@ -1,8 +1,25 @@
-//! The Signet issuer (`signet serve`).
-//!
-//! This crate is reserved for the issuer: login, access and refresh tokens, revocation, key
-//! rotation and publication. It is built by its own issue; until then it only re-exports the
-//! core library version so that the workspace layout is in place.
+//! The Signet issuer (`signet serve`): users and clients log in; it issues short-lived RFC 9068
+//! access JWTs and opaque refresh tokens that rotate and can be revoked, and publishes its keys
+//! (JWKS, OpenID Connect and RFC 8414 discovery). Embedded SQLite in a data directory; private
+//! keys sealed under a master key that never enters the database.
+
+mod admin;
+mod app;
+mod config;
+mod error;
+mod form;
+mod keys;
+mod oauth;
+mod passwords;
+mod sealing;
+mod store;
+
+pub use admin::{Admin, GRANTS, NewClient};
+pub use app::{AppState, serve_on, shutdown_signal};
+pub use config::{Config, MAX_ACCESS_LIFETIME};
+pub use error::ApiError;
+pub use keys::KeyInfo;
+pub use store::{Client, Store, User};
 
 /// The version of the core library this issuer is built on.
 pub const CORE_VERSION: &str = signet::VERSION;

@@ -1,0 +1,307 @@
+//! `signet serve` and the administration commands on the issuer's data directory.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+use signet_server::{Admin, AppState, Config};
+use zeroize::Zeroizing;
+
+use crate::cli::{ClientCommand, DataDir, ServeArgs, UserCommand};
+use crate::input::parse_duration;
+
+/// The TOML configuration file: the same settings as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    issuer: Option<String>,
+    data_dir: Option<PathBuf>,
+    access_token_lifetime: Option<String>,
+    allow_long_lived_access_tokens: Option<bool>,
+    signing_alg: Option<String>,
+    log_format: Option<String>,
+    refresh_idle: Option<String>,
+    refresh_absolute: Option<String>,
+    jwks_max_age: Option<String>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Flags (and their `SIGNET_*` variables) over the file, over the defaults.
+fn config(args: &ServeArgs) -> Result<(Config, String)> {
+    let file: FileConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message()))?
+        }
+        None => FileConfig::default(),
+    };
+    let mut config = Config::new();
+    if let Some(listen) = args.listen.clone().or(file.listen) {
+        config.listen = listen
+            .parse()
+            .map_err(|_| anyhow!("invalid listen address {listen:?}"))?;
+        config.issuer = format!("http://{}", config.listen);
+    }
+    if let Some(issuer) = args.issuer.clone().or(file.issuer) {
+        config.issuer = issuer;
+    }
+    if let Some(dir) = args.data_dir.clone().or(file.data_dir) {
+        config.data_dir = dir;
+    }
+    if let Some(d) = args
+        .access_token_lifetime
+        .clone()
+        .or(file.access_token_lifetime)
+    {
+        config.access_lifetime = parse_duration(&d)?;
+    }
+    config.allow_long_lived_access_tokens =
+        args.allow_long_lived_access_tokens || file.allow_long_lived_access_tokens.unwrap_or(false);
+    if let Some(alg) = args.signing_alg.clone().or(file.signing_alg) {
+        config.signing_alg =
+            crate::keys::parse_alg(Some(&alg))?.ok_or_else(|| anyhow!("no algorithm"))?;
+    }
+    for (value, slot) in [
+        (file.refresh_idle, &mut config.refresh_idle),
+        (file.refresh_absolute, &mut config.refresh_absolute),
+        (file.jwks_max_age, &mut config.jwks_max_age),
+    ] {
+        if let Some(v) = value {
+            *slot = parse_duration(&v)?;
+        }
+    }
+    config.master_key = std::env::var("SIGNET_MASTER_KEY")
+        .ok()
+        .filter(|v| !v.is_empty());
+    config.check().map_err(anyhow::Error::msg)?;
+    let log_format = args
+        .log_format
+        .clone()
+        .or(file.log_format)
+        .unwrap_or_else(|| "text".into());
+    Ok((config, log_format))
+}
+
+fn init_logs(format: &str) -> Result<()> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    match format {
+        "json" => builder.json().init(),
+        "text" => builder.init(),
+        other => bail!("unknown log format {other:?} (use text or json)"),
+    }
+    Ok(())
+}
+
+pub(crate) fn serve(args: &ServeArgs) -> Result<()> {
+    let (config, log_format) = config(args)?;
+    init_logs(&log_format)?;
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let state = AppState::open(config.clone()).await?;
+        tracing::info!(%addr, issuer = %config.issuer, data_dir = %config.data_dir.display(), "signet serving");
+        signet_server::serve_on(state, listener, signet_server::shutdown_signal()).await?;
+        tracing::info!("signet stopped");
+        Ok(())
+    })
+}
+
+fn admin_config(dir: &Path) -> Config {
+    let mut config = Config::new();
+    config.data_dir = dir.to_path_buf();
+    config.master_key = std::env::var("SIGNET_MASTER_KEY")
+        .ok()
+        .filter(|v| !v.is_empty());
+    config
+}
+
+/// Reads a secret from standard input, which must not be a terminal (so it is not echoed and
+/// not left in the shell history as an argument).
+fn secret_from_stdin(what: &str) -> Result<Zeroizing<String>> {
+    if std::io::stdin().is_terminal() {
+        bail!("pipe the {what} into standard input (it is never taken as an argument)");
+    }
+    let mut s = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .with_context(|| format!("cannot read the {what}"))?;
+    let trimmed = Zeroizing::new(s.trim_end_matches(['\r', '\n']).to_owned());
+    if trimmed.is_empty() {
+        bail!("the {what} is empty");
+    }
+    Ok(trimmed)
+}
+
+fn claims(pairs: &[String]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    pairs
+        .iter()
+        .map(|p| {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--claim {p:?}: use KEY=VALUE"))?;
+            let value =
+                serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_owned()));
+            Ok((k.to_owned(), value))
+        })
+        .collect()
+}
+
+pub(crate) fn user(cmd: UserCommand) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    runtime()?.block_on(async {
+        match cmd {
+            UserCommand::Add {
+                name,
+                password_stdin: _,
+                roles,
+                claims: pairs,
+                dir,
+            } => {
+                let password = secret_from_stdin("password")?;
+                let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+                let user = admin
+                    .add_user(&name, password, roles, claims(&pairs)?)
+                    .await?;
+                writeln!(out, "added user {} (sub {})", user.name, user.id)?;
+            }
+            UserCommand::List(dir) => {
+                let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+                for u in admin.users().await? {
+                    let state = if u.disabled { "disabled" } else { "active" };
+                    writeln!(
+                        out,
+                        "{}\t{}\t{state}\troles={}",
+                        u.name,
+                        u.id,
+                        u.roles.join(",")
+                    )?;
+                }
+            }
+            UserCommand::Disable { name, dir } => {
+                Admin::open(&admin_config(&dir.data_dir))
+                    .await?
+                    .disable_user(&name)
+                    .await?;
+                writeln!(out, "disabled user {name}; their logins are revoked")?;
+            }
+            UserCommand::Delete { name, dir } => {
+                Admin::open(&admin_config(&dir.data_dir))
+                    .await?
+                    .delete_user(&name)
+                    .await?;
+                writeln!(out, "deleted user {name}; their logins are revoked")?;
+            }
+        }
+        Ok(())
+    })
+}
+
+pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    runtime()?.block_on(async {
+        match cmd {
+            ClientCommand::Add {
+                id,
+                secret_stdin,
+                public,
+                grants,
+                scopes,
+                audiences,
+                dir,
+            } => {
+                let secret = if secret_stdin {
+                    Some(secret_from_stdin("client secret")?)
+                } else {
+                    None
+                };
+                let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+                let new = admin
+                    .add_client(&id, public, secret, grants, scopes, audiences)
+                    .await?;
+                writeln!(
+                    out,
+                    "added client {} (grants: {})",
+                    new.client.id,
+                    new.client.grants.join(", ")
+                )?;
+                if let Some(secret) = new.secret {
+                    writeln!(out, "client secret (shown once): {}", secret.as_str())?;
+                }
+            }
+            ClientCommand::List(dir) => {
+                let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+                for c in admin.clients().await? {
+                    let kind = if c.is_public() {
+                        "public"
+                    } else {
+                        "confidential"
+                    };
+                    writeln!(
+                        out,
+                        "{}\t{kind}\tgrants={}\tscopes={}\taudiences={}",
+                        c.id,
+                        c.grants.join(","),
+                        c.scopes.join(","),
+                        c.audiences.join(",")
+                    )?;
+                }
+            }
+            ClientCommand::Delete { id, dir } => {
+                Admin::open(&admin_config(&dir.data_dir))
+                    .await?
+                    .delete_client(&id)
+                    .await?;
+                writeln!(out, "deleted client {id}; its logins are revoked")?;
+            }
+        }
+        Ok(())
+    })
+}
+
+pub(crate) fn key_list(dir: &DataDir) -> Result<()> {
+    let keys = runtime()?.block_on(async {
+        Admin::open(&admin_config(&dir.data_dir))
+            .await?
+            .keys()
+            .await
+    })?;
+    let mut out = std::io::stdout().lock();
+    for k in keys {
+        writeln!(
+            out,
+            "{}\t{}\t{}\tactive_from={}",
+            k.kid, k.alg, k.state, k.active_from
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn key_rotate(dir: &DataDir) -> Result<()> {
+    let kid = runtime()?.block_on(async {
+        Admin::open(&admin_config(&dir.data_dir))
+            .await?
+            .rotate_key()
+            .await
+    })?;
+    writeln!(
+        std::io::stdout().lock(),
+        "new key {kid} is published now and signs once JWKS caches have seen it"
+    )?;
+    Ok(())
+}

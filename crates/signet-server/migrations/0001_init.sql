@@ -1,0 +1,68 @@
+-- Users who log in with a password.
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    roles TEXT NOT NULL DEFAULT '[]',
+    claims TEXT NOT NULL DEFAULT '{}',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+
+-- OAuth clients. A public client has no secret.
+CREATE TABLE clients (
+    id TEXT PRIMARY KEY,
+    secret_hash BLOB,
+    grants TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    audiences TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+-- Signing keys, private parts sealed under the master key (AES-256-GCM, kid as AAD).
+CREATE TABLE signing_keys (
+    kid TEXT PRIMARY KEY,
+    alg TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    public_jwk TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    active_from INTEGER NOT NULL
+);
+
+-- One login = one family of refresh tokens.
+CREATE TABLE refresh_families (
+    id TEXT PRIMARY KEY,
+    user_id TEXT,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+
+-- Refresh tokens, stored only as SHA-256 hashes.
+CREATE TABLE refresh_tokens (
+    hash BLOB PRIMARY KEY,
+    family_id TEXT NOT NULL REFERENCES refresh_families(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+
+-- Access tokens issued within a family, so that revoking the family can deny them.
+CREATE TABLE issued_access (
+    jti TEXT PRIMARY KEY,
+    family_id TEXT,
+    exp INTEGER NOT NULL
+);
+CREATE INDEX issued_access_family ON issued_access(family_id);
+
+-- Denied access-token ids, until their tokens expire; seq is the feed cursor.
+CREATE TABLE revoked_jti (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    jti TEXT NOT NULL UNIQUE,
+    exp INTEGER NOT NULL,
+    revoked_at INTEGER NOT NULL
+);

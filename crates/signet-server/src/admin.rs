@@ -1,0 +1,190 @@
+//! The administration the `signet` binary does on a data directory: users, clients, keys.
+
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+
+use crate::app::unix_now;
+use crate::config::Config;
+use crate::keys::{KeyInfo, KeyManager};
+use crate::passwords;
+use crate::sealing::{MasterKey, random_token};
+use crate::store::{Client, Store, User};
+
+/// Grant types a client can be given.
+pub const GRANTS: [&str; 3] = ["client_credentials", "password", "refresh_token"];
+
+/// A handle on a data directory, for administration.
+#[derive(Debug)]
+pub struct Admin {
+    store: Store,
+    master: Arc<MasterKey>,
+    keys: KeyManager,
+}
+
+/// A new client and, for a confidential client whose secret was generated, that secret.
+#[derive(Debug)]
+pub struct NewClient {
+    /// The client.
+    pub client: Client,
+    /// The generated secret, shown once.
+    pub secret: Option<zeroize::Zeroizing<String>>,
+}
+
+impl Admin {
+    /// Opens the data directory named in `config`.
+    pub async fn open(config: &Config) -> Result<Self> {
+        let store = Store::open(&config.data_dir).await?;
+        let master = Arc::new(MasterKey::load(
+            &config.data_dir,
+            config.master_key.as_deref(),
+        )?);
+        let keys = KeyManager::new(
+            store.clone(),
+            Arc::clone(&master),
+            config.signing_alg,
+            config.access_lifetime,
+            config.jwks_max_age,
+        );
+        Ok(Self {
+            store,
+            master,
+            keys,
+        })
+    }
+
+    /// Adds a user.
+    pub async fn add_user(
+        &self,
+        name: &str,
+        password: zeroize::Zeroizing<String>,
+        roles: Vec<String>,
+        claims: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<User> {
+        if name.is_empty() || name.len() > 256 || name.chars().any(char::is_control) {
+            bail!("a user name must be 1 to 256 printable characters");
+        }
+        if password.chars().count() < 8 {
+            bail!("a password must have at least 8 characters");
+        }
+        let password_hash =
+            tokio::task::spawn_blocking(move || passwords::hash(&password)).await??;
+        let user = User {
+            id: random_token(16)?,
+            name: name.to_owned(),
+            password_hash,
+            roles,
+            claims,
+            disabled: false,
+        };
+        self.store.add_user(&user, unix_now()).await?;
+        Ok(user)
+    }
+
+    /// All users.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        self.store.users().await
+    }
+
+    /// Disables a user and ends all of their logins.
+    pub async fn disable_user(&self, name: &str) -> Result<()> {
+        if !self.store.remove_user(name, false, unix_now()).await? {
+            bail!("no user {name}");
+        }
+        Ok(())
+    }
+
+    /// Deletes a user and ends all of their logins.
+    pub async fn delete_user(&self, name: &str) -> Result<()> {
+        if !self.store.remove_user(name, true, unix_now()).await? {
+            bail!("no user {name}");
+        }
+        Ok(())
+    }
+
+    /// Adds a client: public, or confidential with the given secret or a generated one.
+    pub async fn add_client(
+        &self,
+        id: &str,
+        public: bool,
+        secret: Option<zeroize::Zeroizing<String>>,
+        grants: Vec<String>,
+        scopes: Vec<String>,
+        audiences: Vec<String>,
+    ) -> Result<NewClient> {
+        if id.is_empty() || id.len() > 256 || id.chars().any(|c| c.is_control() || c == ':') {
+            bail!("a client id must be 1 to 256 printable characters without ':'");
+        }
+        if let Some(g) = grants.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+            bail!("unknown grant type {g:?} (use client_credentials, password or refresh_token)");
+        }
+        if public && grants.iter().any(|g| g == "client_credentials") {
+            bail!("a public client cannot use client_credentials");
+        }
+        let grants = if grants.is_empty() {
+            let default: &[&str] = if public {
+                &["password", "refresh_token"]
+            } else {
+                &["client_credentials"]
+            };
+            default.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            grants
+        };
+        let (secret_hash, shown) = if public {
+            (None, None)
+        } else {
+            let (secret, generated) = match secret {
+                Some(s) if s.len() >= 32 => (s, false),
+                Some(_) => bail!(
+                    "a client secret must have at least 32 characters; leave it out to generate one"
+                ),
+                None => (zeroize::Zeroizing::new(random_token(32)?), true),
+            };
+            (
+                Some(self.master.client_secret_hash(&secret)),
+                generated.then_some(secret),
+            )
+        };
+        let client = Client {
+            id: id.to_owned(),
+            secret_hash,
+            grants,
+            scopes,
+            audiences,
+        };
+        self.store.add_client(&client, unix_now()).await?;
+        Ok(NewClient {
+            client,
+            secret: shown,
+        })
+    }
+
+    /// All clients.
+    pub async fn clients(&self) -> Result<Vec<Client>> {
+        self.store.clients().await
+    }
+
+    /// Deletes a client and ends its logins.
+    pub async fn delete_client(&self, id: &str) -> Result<()> {
+        if !self.store.delete_client(id, unix_now()).await? {
+            bail!("no client {id}");
+        }
+        Ok(())
+    }
+
+    /// The signing keys and their states (making the first key if there is none).
+    pub async fn keys(&self) -> Result<Vec<KeyInfo>> {
+        let now = unix_now();
+        self.keys.refresh(now, None).await?;
+        self.keys.list(now).await
+    }
+
+    /// Starts a rotation; returns the new key's id. It is published now and signs once JWKS
+    /// caches have had time to see it.
+    pub async fn rotate_key(&self) -> Result<String> {
+        let now = unix_now();
+        self.keys.refresh(now, None).await?;
+        self.keys.rotate(now).await
+    }
+}

@@ -1,0 +1,202 @@
+//! The issuer's HTTP application: state, routes, and serving with graceful shutdown.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::keys::KeyManager;
+use crate::sealing::MasterKey;
+use crate::store::Store;
+use crate::{oauth, passwords};
+
+/// The largest request body accepted.
+const MAX_BODY: usize = 64 * 1024;
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub(crate) config: Arc<Config>,
+    pub(crate) store: Store,
+    pub(crate) master: Arc<MasterKey>,
+    pub(crate) keys: Arc<KeyManager>,
+    /// An argon2id hash of a random password: unknown users are checked against it.
+    pub(crate) dummy_hash: String,
+}
+
+impl AppState {
+    /// Opens the data directory (database, master key) and loads or makes the signing keys.
+    pub async fn open(config: Config) -> Result<Self> {
+        config.check().map_err(anyhow::Error::msg)?;
+        let store = Store::open(&config.data_dir).await?;
+        let master = Arc::new(MasterKey::load(
+            &config.data_dir,
+            config.master_key.as_deref(),
+        )?);
+        let keys = Arc::new(KeyManager::new(
+            store.clone(),
+            Arc::clone(&master),
+            config.signing_alg,
+            config.access_lifetime,
+            config.jwks_max_age,
+        ));
+        keys.refresh(unix_now(), None)
+            .await
+            .context("cannot load the signing keys")?;
+        let dummy = crate::sealing::random_token(16)?;
+        let dummy_hash = tokio::task::spawn_blocking(move || passwords::hash(&dummy)).await??;
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            master,
+            keys,
+            dummy_hash,
+        })
+    }
+
+    /// The routes.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/.well-known/oauth-authorization-server", get(discovery))
+            .route("/.well-known/jwks.json", get(jwks))
+            .route("/oauth2/token", post(oauth::token))
+            .route("/oauth2/revoke", post(oauth::revoke))
+            .route("/oauth2/introspect", post(oauth::introspect))
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(ready))
+            .fallback(not_found)
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(30),
+            ))
+            .with_state(self.clone())
+    }
+
+    /// Reloads keys (rotating on schedule) and prunes expired state, forever.
+    pub async fn housekeeping(self) {
+        let mut tick = tokio::time::interval(self.config.housekeeping);
+        loop {
+            tick.tick().await;
+            let now = unix_now();
+            if let Err(e) = self.keys.refresh(now, Some(self.config.rotation)).await {
+                tracing::error!(error = %format!("{e:#}"), "key refresh failed");
+            }
+            if let Err(e) = self.store.prune(now).await {
+                tracing::error!(error = %format!("{e:#}"), "pruning failed");
+            }
+        }
+    }
+}
+
+async fn discovery(State(state): State<AppState>) -> Response {
+    let iss = state.config.issuer();
+    let alg = state.config.signing_alg.name();
+    let doc = json!({
+        "issuer": iss,
+        "token_endpoint": format!("{iss}/oauth2/token"),
+        "revocation_endpoint": format!("{iss}/oauth2/revoke"),
+        "introspection_endpoint": format!("{iss}/oauth2/introspect"),
+        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials", "password", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_signing_alg_values_supported": [alg],
+        "id_token_signing_alg_values_supported": [alg],
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+    });
+    let mut r = axum::Json(doc).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    r
+}
+
+async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let ring = state.keys.current(unix_now()).await?;
+    let max_age = state.config.jwks_max_age.as_secs();
+    let cache = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let mut r = (
+        [(header::CONTENT_TYPE, "application/jwk-set+json")],
+        ring.jwks.to_string(),
+    )
+        .into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, cache);
+    Ok(r)
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": "not_found", "error_description": "no such endpoint"})),
+    )
+        .into_response()
+}
+
+/// Serves on `listener` until SIGINT or SIGTERM (or `shutdown` resolves), then drains.
+pub async fn serve_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let housekeeping = tokio::spawn(state.clone().housekeeping());
+    let app = state.router();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server failed");
+    housekeeping.abort();
+    result
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,98 @@
+//! The issuer's settings.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use signet::Algorithm;
+
+/// The longest access-token lifetime accepted without the explicit long-lived setting.
+pub const MAX_ACCESS_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// How the issuer runs. Build it with [`Config::new`] and adjust the public fields.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The issuer URL, written into `iss` and the discovery documents.
+    pub issuer: String,
+    /// Directory of the SQLite database and the master key file.
+    pub data_dir: PathBuf,
+    /// Access-token lifetime (default 10 minutes).
+    pub access_lifetime: Duration,
+    /// Allow an access-token lifetime over one hour.
+    pub allow_long_lived_access_tokens: bool,
+    /// Refresh-token idle lifetime: how long an unused refresh token stays valid (14 days).
+    pub refresh_idle: Duration,
+    /// Refresh-token absolute lifetime: how long a login lasts at most (90 days).
+    pub refresh_absolute: Duration,
+    /// Signing algorithm for new keys: ES256 (default), EdDSA, RS256 or PS256.
+    pub signing_alg: Algorithm,
+    /// How long clients may cache the JWKS; a new key is published this long before it signs.
+    pub jwks_max_age: Duration,
+    /// The master key, base64url, instead of the key file in the data directory.
+    pub master_key: Option<String>,
+    /// How often keys are reloaded (so that `signet key rotate` takes effect) and expired
+    /// state is pruned (15 s).
+    pub housekeeping: Duration,
+    /// How often the signing key is rotated (30 days).
+    pub rotation: Duration,
+}
+
+impl Config {
+    /// Defaults: 127.0.0.1:8080, issuer `http://127.0.0.1:8080`, data in `./signet-data`.
+    pub fn new() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: "http://127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("signet-data"),
+            access_lifetime: Duration::from_secs(600),
+            allow_long_lived_access_tokens: false,
+            refresh_idle: Duration::from_secs(14 * 86_400),
+            refresh_absolute: Duration::from_secs(90 * 86_400),
+            signing_alg: Algorithm::ES256,
+            jwks_max_age: Duration::from_secs(300),
+            master_key: None,
+            housekeeping: Duration::from_secs(15),
+            rotation: Duration::from_secs(30 * 86_400),
+        }
+    }
+
+    /// Checks the settings that must not be silently accepted.
+    pub fn check(&self) -> Result<(), String> {
+        if self.access_lifetime > MAX_ACCESS_LIFETIME && !self.allow_long_lived_access_tokens {
+            return Err(format!(
+                "an access-token lifetime of {}s is over one hour; set the long-lived access tokens setting if you mean it",
+                self.access_lifetime.as_secs()
+            ));
+        }
+        if self.access_lifetime.is_zero() {
+            return Err("the access-token lifetime must be positive".into());
+        }
+        if !matches!(
+            self.signing_alg,
+            Algorithm::ES256 | Algorithm::EdDSA | Algorithm::RS256 | Algorithm::PS256
+        ) {
+            return Err(format!(
+                "signing algorithm {} is not offered; use ES256, EdDSA, RS256 or PS256",
+                self.signing_alg
+            ));
+        }
+        if !(self.issuer.starts_with("https://") || self.issuer.starts_with("http://")) {
+            return Err(format!("issuer {:?} must be an http(s) URL", self.issuer));
+        }
+        Ok(())
+    }
+
+    /// The issuer without a trailing slash.
+    pub(crate) fn issuer(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,92 @@
+//! The one place where errors become HTTP responses: OAuth 2.0 error JSON (RFC 6749 §5.2).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error answered to a client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request is malformed (RFC 6749 `invalid_request`).
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// Client authentication failed. `basic` adds the `WWW-Authenticate` challenge.
+    #[error("client authentication failed")]
+    InvalidClient {
+        /// Whether the client tried HTTP Basic authentication.
+        basic: bool,
+    },
+    /// The grant (password, refresh token) is invalid, expired or revoked.
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    /// The client may not use this grant type.
+    #[error("the client may not use this grant type")]
+    UnauthorizedClient,
+    /// The grant type is not supported.
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
+    /// A requested scope is not allowed for the client.
+    #[error("a requested scope is not allowed for this client")]
+    InvalidScope,
+    /// The requested audience is not allowed for the client (RFC 8707 `invalid_target`).
+    #[error("the requested audience is not allowed for this client")]
+    InvalidTarget,
+    /// The body has the wrong content type.
+    #[error("the body must be application/x-www-form-urlencoded")]
+    UnsupportedMediaType,
+    /// The body is larger than allowed.
+    #[error("the request body is too large")]
+    TooLarge,
+    /// Something failed inside the server; the details go to the log only.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::InvalidClient { .. } => (StatusCode::UNAUTHORIZED, "invalid_client"),
+            Self::InvalidGrant(_) => (StatusCode::BAD_REQUEST, "invalid_grant"),
+            Self::UnauthorizedClient => (StatusCode::BAD_REQUEST, "unauthorized_client"),
+            Self::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+            Self::InvalidScope => (StatusCode::BAD_REQUEST, "invalid_scope"),
+            Self::InvalidTarget => (StatusCode::BAD_REQUEST, "invalid_target"),
+            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request"),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if let Self::Internal(e) = &self {
+            tracing::error!(error = %format!("{e:#}"), "request failed");
+        }
+        let body = serde_json::json!({"error": code, "error_description": self.to_string()});
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if matches!(self, Self::InvalidClient { basic: true }) {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"signet\""),
+            );
+        }
+        response
+    }
+}

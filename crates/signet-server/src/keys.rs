@@ -1,0 +1,199 @@
+//! Signing keys: generated in the database, sealed under the master key, published in the JWKS
+//! before they sign, and kept published until the last token they signed has expired.
+//!
+//! A key's state follows from its `active_from` time: published from creation; the active
+//! signing key is the newest whose `active_from` has passed; an older key stays published
+//! while tokens it signed can still be live, then is removed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use signet::{Algorithm, Jwk, SigningKey};
+use tokio::sync::RwLock;
+
+use crate::sealing::MasterKey;
+use crate::store::{Store, StoredKey};
+
+/// The keys in force.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyRing {
+    /// The key that signs now.
+    pub(crate) active: Arc<SigningKey>,
+    /// The public JWKS: next, active and retired keys.
+    pub(crate) jwks: Arc<String>,
+    /// The same keys, for checking this issuer's own tokens (revocation, introspection).
+    pub(crate) verifier: Arc<signet::KeySet>,
+}
+
+/// What `signet key list` shows for each key.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyInfo {
+    /// The RFC 7638 thumbprint.
+    pub kid: String,
+    /// The algorithm.
+    pub alg: String,
+    /// `next`, `active` or `retired`.
+    pub state: &'static str,
+    /// When it was made (Unix seconds).
+    pub created_at: i64,
+    /// When it starts (or started) signing.
+    pub active_from: i64,
+}
+
+/// Loads, rotates and publishes signing keys.
+#[derive(Debug)]
+pub(crate) struct KeyManager {
+    store: Store,
+    master: Arc<MasterKey>,
+    alg: Algorithm,
+    /// How long a token may live: a retired key is published this long after it stopped.
+    token_lifetime: Duration,
+    /// How long a new key is published before it signs.
+    lead_time: Duration,
+    ring: RwLock<Option<KeyRing>>,
+}
+
+fn states(keys: &[StoredKey], now: i64) -> Vec<&'static str> {
+    let active = keys.iter().rposition(|k| k.active_from <= now);
+    (0..keys.len())
+        .map(|i| match active {
+            Some(a) if i == a => "active",
+            Some(a) if i < a => "retired",
+            _ => "next",
+        })
+        .collect()
+}
+
+impl KeyManager {
+    pub(crate) fn new(
+        store: Store,
+        master: Arc<MasterKey>,
+        alg: Algorithm,
+        token_lifetime: Duration,
+        lead_time: Duration,
+    ) -> Self {
+        Self {
+            store,
+            master,
+            alg,
+            token_lifetime,
+            lead_time,
+            ring: RwLock::new(None),
+        }
+    }
+
+    /// Makes a new key that starts signing at `active_from`.
+    pub(crate) async fn create(&self, now: i64, active_from: i64) -> Result<String> {
+        let alg = self.alg;
+        let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg)).await??;
+        let kid = key
+            .kid()
+            .ok_or_else(|| anyhow!("generated key without kid"))?
+            .to_owned();
+        let private = zeroize::Zeroizing::new(key.to_jwk()?.to_json());
+        let stored = StoredKey {
+            kid: kid.clone(),
+            alg: alg.name().to_owned(),
+            sealed: self.master.seal(&kid, private.as_bytes())?,
+            public_jwk: key.public_jwk()?.to_json(),
+            created_at: now,
+            active_from,
+        };
+        self.store.add_key(&stored).await?;
+        Ok(kid)
+    }
+
+    /// Starts a rotation: a new key, published now, signing once JWKS caches have seen it.
+    pub(crate) async fn rotate(&self, now: i64) -> Result<String> {
+        self.create(now, now + i64::try_from(self.lead_time.as_secs())?)
+            .await
+    }
+
+    /// Loads the keys, making the first one if there is none, dropping retired keys whose
+    /// tokens have all expired, and making a rotation once the active key is older than
+    /// `rotate_after` (when given).
+    pub(crate) async fn refresh(
+        &self,
+        now: i64,
+        rotate_after: Option<Duration>,
+    ) -> Result<KeyRing> {
+        let mut keys = self.store.keys().await?;
+        if !keys.iter().any(|k| k.active_from <= now) {
+            self.create(now, now).await?;
+            keys = self.store.keys().await?;
+        }
+        let lifetime = i64::try_from(self.token_lifetime.as_secs())?;
+        let st = states(&keys, now);
+        let active_index = st
+            .iter()
+            .position(|s| *s == "active")
+            .ok_or_else(|| anyhow!("no active key"))?;
+        let active_since = keys[active_index].active_from;
+        // A retired key signed nothing after its successor became active.
+        for (i, k) in keys.iter().enumerate() {
+            let successor_from = keys.get(i + 1).map_or(i64::MAX, |n| n.active_from);
+            if st[i] == "retired"
+                && successor_from.saturating_add(lifetime) < now
+                && i < active_index
+            {
+                self.store.delete_key(&k.kid).await?;
+            }
+        }
+        if let Some(every) = rotate_after {
+            let pending = st.contains(&"next");
+            if !pending && now - active_since >= i64::try_from(every.as_secs())? {
+                self.rotate(now).await?;
+            }
+        }
+        let keys = self.store.keys().await?;
+        let st = states(&keys, now);
+        let active = keys
+            .iter()
+            .zip(&st)
+            .find(|(_, s)| **s == "active")
+            .map(|(k, _)| k)
+            .ok_or_else(|| anyhow!("no active key"))?;
+        let private = self.master.open(&active.kid, &active.sealed)?;
+        let jwk = Jwk::from_json(&private).context("stored key")?;
+        let signing = SigningKey::from_jwk(&jwk).context("stored key")?;
+        let public: Vec<serde_json::Value> = keys
+            .iter()
+            .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
+            .collect();
+        let jwks = serde_json::json!({ "keys": public }).to_string();
+        let verifier = signet::KeySet::from_jwks_json(jwks.as_bytes())?;
+        let ring = KeyRing {
+            active: Arc::new(signing),
+            jwks: Arc::new(jwks),
+            verifier: Arc::new(verifier),
+        };
+        *self.ring.write().await = Some(ring.clone());
+        Ok(ring)
+    }
+
+    /// The keys in force, loading them on first use.
+    pub(crate) async fn current(&self, now: i64) -> Result<KeyRing> {
+        if let Some(ring) = self.ring.read().await.as_ref() {
+            return Ok(ring.clone());
+        }
+        self.refresh(now, None).await
+    }
+
+    /// The keys with their states.
+    pub(crate) async fn list(&self, now: i64) -> Result<Vec<KeyInfo>> {
+        let keys = self.store.keys().await?;
+        let st = states(&keys, now);
+        Ok(keys
+            .iter()
+            .zip(st)
+            .map(|(k, state)| KeyInfo {
+                kid: k.kid.clone(),
+                alg: k.alg.clone(),
+                state,
+                created_at: k.created_at,
+                active_from: k.active_from,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,397 @@
+//! The OAuth 2.0 endpoints: token (RFC 6749), revocation (RFC 7009), introspection (RFC 7662).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use signet::{TokenBuilder, Validation};
+use zeroize::Zeroizing;
+
+use crate::app::{AppState, unix_now};
+use crate::error::ApiError;
+use crate::form::{Form, authenticate};
+use crate::passwords;
+use crate::sealing::random_token;
+use crate::store::{Client, Family, RefreshUse, User};
+
+/// Claims the issuer sets itself; a user's configured claims cannot override them.
+const RESERVED: [&str; 10] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "roles",
+];
+
+fn refresh_hash(token: &str) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn no_store(body: Value) -> Response {
+    let mut r = (StatusCode::OK, Json(body)).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// The scope granted: the requested one if every part is allowed, else the client's own.
+fn grant_scope(client: &Client, requested: Option<&str>) -> Result<String, ApiError> {
+    match requested {
+        None => Ok(client.scopes.join(" ")),
+        Some(req) => {
+            if req.split(' ').all(|s| client.scopes.iter().any(|c| c == s)) {
+                Ok(req.to_owned())
+            } else {
+                Err(ApiError::InvalidScope)
+            }
+        }
+    }
+}
+
+fn grant_audience(client: &Client, form: &Form) -> Result<String, ApiError> {
+    match form.get("audience").or_else(|| form.get("resource")) {
+        Some(a) if client.audiences.iter().any(|c| c == a) => Ok(a.to_owned()),
+        Some(_) => Err(ApiError::InvalidTarget),
+        None => client
+            .audiences
+            .first()
+            .cloned()
+            .ok_or(ApiError::InvalidTarget),
+    }
+}
+
+fn allowed(client: &Client, grant: &str) -> Result<(), ApiError> {
+    if client.grants.iter().any(|g| g == grant) {
+        Ok(())
+    } else {
+        Err(ApiError::UnauthorizedClient)
+    }
+}
+
+struct Issued {
+    access_token: String,
+    expires_in: i64,
+    scope: String,
+    refresh_token: Option<String>,
+}
+
+impl Issued {
+    fn response(self) -> Response {
+        let mut body = json!({
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+        });
+        if !self.scope.is_empty() {
+            body["scope"] = json!(self.scope);
+        }
+        if let Some(r) = self.refresh_token {
+            body["refresh_token"] = json!(r);
+        }
+        no_store(body)
+    }
+}
+
+/// Signs an RFC 9068 access token and records it.
+async fn access_token(
+    state: &AppState,
+    client: &Client,
+    user: Option<&User>,
+    scope: &str,
+    audience: &str,
+    family: Option<&str>,
+) -> Result<(String, i64), ApiError> {
+    let now = unix_now();
+    let ring = state.keys.current(now).await?;
+    let mut custom = Map::new();
+    custom.insert("client_id".into(), json!(client.id));
+    if !scope.is_empty() {
+        custom.insert("scope".into(), json!(scope));
+    }
+    if let Some(user) = user {
+        if !user.roles.is_empty() {
+            custom.insert("roles".into(), json!(user.roles));
+        }
+        for (k, v) in &user.claims {
+            if !RESERVED.contains(&k.as_str()) {
+                custom.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let jti = random_token(16)?;
+    let lifetime = state.config.access_lifetime;
+    let token = TokenBuilder::with_custom(custom)
+        .issuer(state.config.issuer())
+        .subject(user.map_or(client.id.as_str(), |u| u.id.as_str()))
+        .audience(audience)
+        .expires_in(lifetime)
+        .typ("at+jwt")
+        .jti(jti.as_str())
+        .sign(&ring.active)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let exp = now + secs(lifetime);
+    state.store.record_access(&jti, family, exp).await?;
+    Ok((token, secs(lifetime)))
+}
+
+/// Starts (or continues) a refresh family with a new refresh token.
+async fn refresh_token(state: &AppState, family: &Family) -> Result<String, ApiError> {
+    let now = unix_now();
+    let token = random_token(32)?;
+    let expires = (now + secs(state.config.refresh_idle)).min(family.expires_at);
+    state
+        .store
+        .add_refresh(&refresh_hash(&token), &family.id, now, expires)
+        .await?;
+    Ok(token)
+}
+
+async fn client_credentials(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Issued, ApiError> {
+    let client = authenticate(state, headers, form, false).await?;
+    allowed(&client, "client_credentials")?;
+    let scope = grant_scope(&client, form.get("scope"))?;
+    let audience = grant_audience(&client, form)?;
+    let (access_token, expires_in) =
+        access_token(state, &client, None, &scope, &audience, None).await?;
+    Ok(Issued {
+        access_token,
+        expires_in,
+        scope,
+        refresh_token: None,
+    })
+}
+
+async fn password(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Issued, ApiError> {
+    let client = authenticate(state, headers, form, true).await?;
+    allowed(&client, "password")?;
+    let username = form.require("username", "username is required")?;
+    let password = Zeroizing::new(form.require("password", "password is required")?.to_owned());
+    let scope = grant_scope(&client, form.get("scope"))?;
+    let audience = grant_audience(&client, form)?;
+    let user = state
+        .store
+        .user_by_name(username)
+        .await?
+        .filter(|u| !u.disabled);
+    let ok = passwords::check(
+        password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+        state.dummy_hash.clone(),
+    )
+    .await;
+    let user = match (ok, user) {
+        (true, Some(user)) => user,
+        _ => {
+            tracing::info!(client = %client.id, "login failed");
+            return Err(ApiError::InvalidGrant("invalid username or password"));
+        }
+    };
+    let now = unix_now();
+    let family = Family {
+        id: random_token(16)?,
+        user_id: Some(user.id.clone()),
+        client_id: client.id.clone(),
+        scope: scope.clone(),
+        audience: audience.clone(),
+        expires_at: now + secs(state.config.refresh_absolute),
+        revoked: false,
+    };
+    state.store.start_family(&family, now).await?;
+    let refresh = refresh_token(state, &family).await?;
+    let (access_token, expires_in) = access_token(
+        state,
+        &client,
+        Some(&user),
+        &scope,
+        &audience,
+        Some(&family.id),
+    )
+    .await?;
+    Ok(Issued {
+        access_token,
+        expires_in,
+        scope,
+        refresh_token: Some(refresh),
+    })
+}
+
+async fn refresh(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Issued, ApiError> {
+    let client = authenticate(state, headers, form, true).await?;
+    allowed(&client, "refresh_token")?;
+    let presented = form.require("refresh_token", "refresh_token is required")?;
+    let now = unix_now();
+    let family = match state
+        .store
+        .use_refresh(&refresh_hash(presented), now)
+        .await?
+    {
+        RefreshUse::Rotated(family) => family,
+        RefreshUse::Reused { family_id } => {
+            // A rotated token came back: whoever holds the family's tokens, one copy leaked.
+            tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
+            state.store.revoke_family(&family_id, now).await?;
+            return Err(ApiError::InvalidGrant("the refresh token is invalid"));
+        }
+        RefreshUse::Invalid => return Err(ApiError::InvalidGrant("the refresh token is invalid")),
+    };
+    if family.client_id != client.id {
+        return Err(ApiError::InvalidGrant("the refresh token is invalid"));
+    }
+    let user = match &family.user_id {
+        Some(id) => match state.store.user_by_id(id).await?.filter(|u| !u.disabled) {
+            Some(user) => Some(user),
+            None => {
+                state.store.revoke_family(&family.id, now).await?;
+                return Err(ApiError::InvalidGrant("the refresh token is invalid"));
+            }
+        },
+        None => None,
+    };
+    let scope = match form.get("scope") {
+        Some(req)
+            if req
+                .split(' ')
+                .all(|s| family.scope.split(' ').any(|f| f == s)) =>
+        {
+            req.to_owned()
+        }
+        Some(_) => return Err(ApiError::InvalidScope),
+        None => family.scope.clone(),
+    };
+    let refresh = refresh_token(state, &family).await?;
+    let (access_token, expires_in) = access_token(
+        state,
+        &client,
+        user.as_ref(),
+        &scope,
+        &family.audience,
+        Some(&family.id),
+    )
+    .await?;
+    Ok(Issued {
+        access_token,
+        expires_in,
+        scope,
+        refresh_token: Some(refresh),
+    })
+}
+
+/// `POST /oauth2/token`.
+pub(crate) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let form = Form::parse(&headers, body)?;
+    let issued = match form.require("grant_type", "grant_type is required")? {
+        "client_credentials" => client_credentials(&state, &headers, &form).await?,
+        "password" => password(&state, &headers, &form).await?,
+        "refresh_token" => refresh(&state, &headers, &form).await?,
+        _ => return Err(ApiError::UnsupportedGrantType),
+    };
+    Ok(issued.response())
+}
+
+/// One of this issuer's access tokens, checked except for its expiry and audience.
+async fn own_access_token(
+    state: &AppState,
+    token: &str,
+) -> Option<signet::Claims<'static, Map<String, Value>>> {
+    let ring = state.keys.current(unix_now()).await.ok()?;
+    let validation = Validation::builder()
+        .issuer(state.config.issuer())
+        .insecure_any_audience()
+        .required_typ("at+jwt")
+        .build();
+    ring.verifier.verify(token, &validation).ok()
+}
+
+/// `POST /oauth2/revoke` (RFC 7009): a refresh token revokes its family; an access token's
+/// `jti` is denied until it expires. Unknown tokens are answered 200 too.
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let form = Form::parse(&headers, body)?;
+    let client = authenticate(&state, &headers, &form, true).await?;
+    let token = form.require("token", "token is required")?;
+    let now = unix_now();
+    if let Some((family, _)) = state
+        .store
+        .refresh_family(&refresh_hash(token), now)
+        .await?
+    {
+        if family.client_id == client.id {
+            state.store.revoke_family(&family.id, now).await?;
+        }
+    } else if let Some(claims) = own_access_token(&state, token).await
+        && claims.custom.get("client_id").and_then(Value::as_str) == Some(client.id.as_str())
+        && let (Some(jti), Some(exp)) = (claims.jti.as_deref(), claims.exp)
+    {
+        state
+            .store
+            .revoke_jti(jti, i64::try_from(exp.as_secs()).unwrap_or(i64::MAX), now)
+            .await?;
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `POST /oauth2/introspect` (RFC 7662), for confidential clients.
+pub(crate) async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let form = Form::parse(&headers, body)?;
+    authenticate(&state, &headers, &form, false).await?;
+    let token = form.require("token", "token is required")?;
+    let now = unix_now();
+    if let Some((family, exp)) = state
+        .store
+        .refresh_family(&refresh_hash(token), now)
+        .await?
+    {
+        return Ok(no_store(json!({
+            "active": true, "token_type": "refresh_token", "client_id": family.client_id,
+            "scope": family.scope, "exp": exp,
+        })));
+    }
+    if let Some(claims) = own_access_token(&state, token).await
+        && claims
+            .exp
+            .is_some_and(|e| i64::try_from(e.as_secs()).unwrap_or(i64::MAX) > now)
+        && !state
+            .store
+            .is_revoked(claims.jti.as_deref().unwrap_or_default())
+            .await?
+    {
+        let mut body = serde_json::to_value(&claims).map_err(|e| ApiError::Internal(e.into()))?;
+        body["active"] = json!(true);
+        body["token_type"] = json!("Bearer");
+        return Ok(no_store(body));
+    }
+    Ok(no_store(json!({"active": false})))
+}

@@ -1,0 +1,121 @@
+//! The master key: it seals private signing keys (AES-256-GCM) and keys the client-secret
+//! hashes. It lives in a file of the data directory (mode 0600) or in `SIGNET_MASTER_KEY`, never
+//! in the database.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::{hmac, rand};
+use base64::Engine;
+use zeroize::Zeroizing;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The master key and what is derived from it.
+pub(crate) struct MasterKey {
+    aead: LessSafeKey,
+    client_pepper: hmac::Key,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
+
+impl MasterKey {
+    /// From `value` (base64url of 32 bytes), or from `dir/master.key`, created on first use.
+    pub(crate) fn load(dir: &Path, value: Option<&str>) -> Result<Self> {
+        let encoded = match value {
+            Some(v) => Zeroizing::new(v.trim().to_owned()),
+            None => Zeroizing::new(read_or_create(&dir.join("master.key"))?),
+        };
+        let bytes = Zeroizing::new(
+            B64.decode(encoded.as_bytes())
+                .map_err(|_| anyhow!("the master key is not base64url"))?,
+        );
+        if bytes.len() != 32 {
+            bail!("the master key must be 32 bytes");
+        }
+        let aead = LessSafeKey::new(
+            UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| anyhow!("bad master key"))?,
+        );
+        let derive = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
+        let pepper = hmac::sign(&derive, b"signet client-secret pepper v1");
+        Ok(Self {
+            aead,
+            client_pepper: hmac::Key::new(hmac::HMAC_SHA256, pepper.as_ref()),
+        })
+    }
+
+    /// Encrypts `plain`, binding it to `context` (the key id).
+    pub(crate) fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::fill(&mut nonce).map_err(|_| anyhow!("no randomness"))?;
+        let mut data = plain.to_vec();
+        self.aead
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut data,
+            )
+            .map_err(|_| anyhow!("sealing failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        Ok(out)
+    }
+
+    /// Decrypts what [`MasterKey::seal`] made for the same `context`.
+    pub(crate) fn open(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        if sealed.len() < NONCE_LEN {
+            bail!("sealed data too short");
+        }
+        let (nonce, data) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| anyhow!("bad nonce"))?;
+        let mut data = Zeroizing::new(data.to_vec());
+        let plain = self
+            .aead
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut data)
+            .map_err(|_| anyhow!("cannot open sealed key {context}: wrong master key?"))?;
+        Ok(Zeroizing::new(plain.to_vec()))
+    }
+
+    /// The keyed hash a client secret is stored as.
+    pub(crate) fn client_secret_hash(&self, secret: &str) -> Vec<u8> {
+        hmac::sign(&self.client_pepper, secret.as_bytes())
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Checks a client secret against its stored hash, in constant time.
+    pub(crate) fn client_secret_matches(&self, secret: &str, hash: &[u8]) -> bool {
+        hmac::verify(&self.client_pepper, secret.as_bytes(), hash).is_ok()
+    }
+}
+
+fn read_or_create(path: &Path) -> Result<String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return Ok(text);
+    }
+    let mut key = Zeroizing::new([0u8; 32]);
+    rand::fill(key.as_mut()).map_err(|_| anyhow!("no randomness"))?;
+    let encoded = B64.encode(key.as_ref());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, encoded.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(encoded)
+}
+
+/// A random token of `bytes` bytes, base64url.
+pub(crate) fn random_token(bytes: usize) -> Result<String> {
+    let mut buf = Zeroizing::new(vec![0u8; bytes]);
+    rand::fill(&mut buf).map_err(|_| anyhow!("no randomness"))?;
+    Ok(B64.encode(&*buf))
+}

@@ -1,0 +1,486 @@
+//! The SQLite store: one file in the data directory, WAL mode, embedded migrations.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, query};
+
+/// A user as the store holds it.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Stable id, used as `sub`.
+    pub id: String,
+    /// Login name.
+    pub name: String,
+    /// The argon2id PHC string.
+    pub(crate) password_hash: String,
+    /// Roles, copied into access tokens.
+    pub roles: Vec<String>,
+    /// Extra claims, copied into access tokens.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// Disabled users cannot log in or refresh.
+    pub disabled: bool,
+}
+
+/// A client as the store holds it.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Client id.
+    pub id: String,
+    /// Keyed hash of the secret; `None` for a public client.
+    pub(crate) secret_hash: Option<Vec<u8>>,
+    /// Grant types allowed.
+    pub grants: Vec<String>,
+    /// Scopes allowed.
+    pub scopes: Vec<String>,
+    /// Audiences allowed; the first is the default.
+    pub audiences: Vec<String>,
+}
+
+impl Client {
+    /// Whether the client has no secret.
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+}
+
+/// A stored signing key.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredKey {
+    pub(crate) kid: String,
+    pub(crate) alg: String,
+    pub(crate) sealed: Vec<u8>,
+    pub(crate) public_jwk: String,
+    pub(crate) created_at: i64,
+    pub(crate) active_from: i64,
+}
+
+/// A refresh-token family (one login).
+#[derive(Debug, Clone)]
+pub(crate) struct Family {
+    pub(crate) id: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) client_id: String,
+    pub(crate) scope: String,
+    pub(crate) audience: String,
+    pub(crate) expires_at: i64,
+    pub(crate) revoked: bool,
+}
+
+/// What using a refresh token found.
+#[derive(Debug)]
+pub(crate) enum RefreshUse {
+    /// The token was live and is now used; its family is returned.
+    Rotated(Family),
+    /// The token had been used before: reuse.
+    Reused { family_id: String },
+    /// Unknown, expired, or its family is revoked or over.
+    Invalid,
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn json_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+impl Store {
+    /// Opens (creating if needed) `dir/signet.db` and runs the migrations.
+    pub async fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join("signet.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("cannot migrate the database")?;
+        Ok(Self { pool })
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    // --- users
+
+    pub(crate) async fn add_user(&self, user: &User, now: i64) -> Result<()> {
+        query("INSERT INTO users (id, name, password_hash, roles, claims, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)")
+            .bind(&user.id)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(serde_json::to_string(&user.roles)?)
+            .bind(serde_json::to_string(&user.claims)?)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => anyhow::anyhow!("user {} already exists", user.name),
+                other => other.into(),
+            })?;
+        Ok(())
+    }
+
+    fn user_from(row: &sqlx::sqlite::SqliteRow) -> User {
+        User {
+            id: row.get("id"),
+            name: row.get("name"),
+            password_hash: row.get("password_hash"),
+            roles: json_list(row.get::<&str, _>("roles")),
+            claims: serde_json::from_str(row.get::<&str, _>("claims")).unwrap_or_default(),
+            disabled: row.get::<i64, _>("disabled") != 0,
+        }
+    }
+
+    /// The user with this login name.
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        let row = query("SELECT * FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(Self::user_from))
+    }
+
+    pub(crate) async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        let row = query("SELECT * FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(Self::user_from))
+    }
+
+    /// All users, by name.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows = query("SELECT * FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(Self::user_from).collect())
+    }
+
+    /// Disables (or deletes) a user and revokes all of their logins. False if there is none.
+    pub(crate) async fn remove_user(&self, name: &str, delete: bool, now: i64) -> Result<bool> {
+        let Some(user) = self.user_by_name(name).await? else {
+            return Ok(false);
+        };
+        let families: Vec<String> =
+            query("SELECT id FROM refresh_families WHERE user_id = ? AND revoked_at IS NULL")
+                .bind(&user.id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.get("id"))
+                .collect();
+        for family in families {
+            self.revoke_family(&family, now).await?;
+        }
+        let sql = if delete {
+            "DELETE FROM users WHERE id = ?"
+        } else {
+            "UPDATE users SET disabled = 1 WHERE id = ?"
+        };
+        query(sql).bind(&user.id).execute(&self.pool).await?;
+        Ok(true)
+    }
+
+    // --- clients
+
+    pub(crate) async fn add_client(&self, client: &Client, now: i64) -> Result<()> {
+        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&client.id)
+            .bind(&client.secret_hash)
+            .bind(serde_json::to_string(&client.grants)?)
+            .bind(serde_json::to_string(&client.scopes)?)
+            .bind(serde_json::to_string(&client.audiences)?)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => anyhow::anyhow!("client {} already exists", client.id),
+                other => other.into(),
+            })?;
+        Ok(())
+    }
+
+    fn client_from(row: &sqlx::sqlite::SqliteRow) -> Client {
+        Client {
+            id: row.get("id"),
+            secret_hash: row.get("secret_hash"),
+            grants: json_list(row.get::<&str, _>("grants")),
+            scopes: json_list(row.get::<&str, _>("scopes")),
+            audiences: json_list(row.get::<&str, _>("audiences")),
+        }
+    }
+
+    /// The client with this id.
+    pub async fn client(&self, id: &str) -> Result<Option<Client>> {
+        let row = query("SELECT * FROM clients WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(Self::client_from))
+    }
+
+    /// All clients, by id.
+    pub async fn clients(&self) -> Result<Vec<Client>> {
+        let rows = query("SELECT * FROM clients ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(Self::client_from).collect())
+    }
+
+    /// Deletes a client and revokes its logins. False if there is none.
+    pub(crate) async fn delete_client(&self, id: &str, now: i64) -> Result<bool> {
+        let families: Vec<String> =
+            query("SELECT id FROM refresh_families WHERE client_id = ? AND revoked_at IS NULL")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.get("id"))
+                .collect();
+        for family in families {
+            self.revoke_family(&family, now).await?;
+        }
+        Ok(query("DELETE FROM clients WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    // --- signing keys
+
+    pub(crate) async fn add_key(&self, key: &StoredKey) -> Result<()> {
+        query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(&key.sealed)
+            .bind(&key.public_jwk)
+            .bind(key.created_at)
+            .bind(key.active_from)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn keys(&self) -> Result<Vec<StoredKey>> {
+        let rows = query("SELECT * FROM signing_keys ORDER BY active_from")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredKey {
+                kid: r.get("kid"),
+                alg: r.get("alg"),
+                sealed: r.get("sealed"),
+                public_jwk: r.get("public_jwk"),
+                created_at: r.get("created_at"),
+                active_from: r.get("active_from"),
+            })
+            .collect())
+    }
+
+    pub(crate) async fn delete_key(&self, kid: &str) -> Result<()> {
+        query("DELETE FROM signing_keys WHERE kid = ?")
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // --- refresh tokens
+
+    pub(crate) async fn start_family(&self, family: &Family, now: i64) -> Result<()> {
+        query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&family.id)
+            .bind(&family.user_id)
+            .bind(&family.client_id)
+            .bind(&family.scope)
+            .bind(&family.audience)
+            .bind(now)
+            .bind(family.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn add_refresh(
+        &self,
+        hash: &[u8],
+        family_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(hash)
+            .bind(family_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    fn family_from(row: &sqlx::sqlite::SqliteRow) -> Family {
+        Family {
+            id: row.get("id"),
+            user_id: row.get("user_id"),
+            client_id: row.get("client_id"),
+            scope: row.get("scope"),
+            audience: row.get("audience"),
+            expires_at: row.get("expires_at"),
+            revoked: row.get::<Option<i64>, _>("revoked_at").is_some(),
+        }
+    }
+
+    /// Marks a refresh token used, atomically: of concurrent uses exactly one rotates it.
+    pub(crate) async fn use_refresh(&self, hash: &[u8], now: i64) -> Result<RefreshUse> {
+        let won = query("UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?")
+            .bind(now)
+            .bind(hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1;
+        let row = query(
+            "SELECT f.*, t.used_at AS token_used FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(RefreshUse::Invalid);
+        };
+        let family = Self::family_from(&row);
+        if !won {
+            let used: Option<i64> = row.get("token_used");
+            return Ok(match used {
+                Some(_) if !family.revoked => RefreshUse::Reused {
+                    family_id: family.id,
+                },
+                _ => RefreshUse::Invalid,
+            });
+        }
+        if family.revoked || family.expires_at <= now {
+            return Ok(RefreshUse::Invalid);
+        }
+        Ok(RefreshUse::Rotated(family))
+    }
+
+    /// The family of a refresh token, if the token is live (for introspection and revocation).
+    pub(crate) async fn refresh_family(
+        &self,
+        hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(Family, i64)>> {
+        let row = query(
+            "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| {
+            let family = Self::family_from(&r);
+            let exp: i64 = r.get("token_exp");
+            let used: Option<i64> = r.get("token_used");
+            (used.is_none() && !family.revoked && exp > now && family.expires_at > now)
+                .then_some((family, exp.min(r.get("expires_at"))))
+        }))
+    }
+
+    /// Revokes a family: its refresh tokens stop working and its live access tokens are denied.
+    pub(crate) async fn revoke_family(&self, family_id: &str, now: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        query("UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(family_id)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT jti, exp, ? FROM issued_access WHERE family_id = ? AND exp > ?")
+            .bind(now)
+            .bind(family_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // --- access tokens
+
+    pub(crate) async fn record_access(
+        &self,
+        jti: &str,
+        family_id: Option<&str>,
+        exp: i64,
+    ) -> Result<()> {
+        query("INSERT INTO issued_access (jti, family_id, exp) VALUES (?, ?, ?)")
+            .bind(jti)
+            .bind(family_id)
+            .bind(exp)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Denies an access token's `jti` until `exp`.
+    pub(crate) async fn revoke_jti(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
+        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) VALUES (?, ?, ?)")
+            .bind(jti)
+            .bind(exp)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn is_revoked(&self, jti: &str) -> Result<bool> {
+        Ok(query("SELECT 1 FROM revoked_jti WHERE jti = ?")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Forgets what no longer matters: expired denials and access records, dead refresh tokens.
+    pub(crate) async fn prune(&self, now: i64) -> Result<()> {
+        query("DELETE FROM revoked_jti WHERE exp <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        query("DELETE FROM issued_access WHERE exp <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        query("DELETE FROM refresh_tokens WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        query("DELETE FROM refresh_families WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
