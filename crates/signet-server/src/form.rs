@@ -36,10 +36,17 @@ impl Form {
         if !is_form {
             return Err(ApiError::UnsupportedMediaType);
         }
+        if std::str::from_utf8(&body).is_err() {
+            return Err(ApiError::InvalidRequest("the body is not UTF-8"));
+        }
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
             .map_err(|_| ApiError::InvalidRequest("malformed form body"))?;
         let mut map = HashMap::new();
         for (k, v) in pairs {
+            // Percent-escapes that are not UTF-8 decode to U+FFFD: refuse them rather than guess.
+            if k.contains('\u{FFFD}') || v.contains('\u{FFFD}') {
+                return Err(ApiError::InvalidRequest("a parameter is not UTF-8"));
+            }
             if map.insert(k, Zeroizing::new(v)).is_some() {
                 return Err(ApiError::InvalidRequest(
                     "a parameter appears more than once",

@@ -1,0 +1,155 @@
+//! Bad input gets an RFC-shaped 4xx answer, never a 5xx.
+
+use crate::{Issuer, agent, post, seeded};
+
+fn raw(issuer: &Issuer, content_type: Option<&str>, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let mut req = agent().post(&issuer.url("/oauth2/token"));
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    let mut res = req.send(body).unwrap();
+    let status = res.status().as_u16();
+    let text = res.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[test]
+fn malformed_requests_get_oauth_errors_never_5xx() {
+    let (d, secret) = seeded();
+    let issuer = Issuer::start(d.path(), |_| {});
+    let form = Some("application/x-www-form-urlencoded");
+    let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
+        (
+            Some("application/json"),
+            br#"{"grant_type":"password"}"#.to_vec(),
+            415,
+            "invalid_request",
+        ),
+        (
+            None,
+            b"grant_type=password".to_vec(),
+            415,
+            "invalid_request",
+        ),
+        (form, b"".to_vec(), 400, "invalid_request"),
+        (
+            form,
+            b"grant_type=magic".to_vec(),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            form,
+            b"grant_type=password&grant_type=password".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            form,
+            b"grant_type=password&client_id=web".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            form,
+            b"grant_type=password&client_id=web&username=alice".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            form,
+            b"grant_type=refresh_token&client_id=web".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        // A stray `%` is taken literally (as browsers do): an unknown grant type.
+        (
+            form,
+            b"grant_type=%ZZ".to_vec(),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            form,
+            b"grant_type=pass\xffword".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            form,
+            b"grant_type=pass%FFword".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (form, vec![b'a'; 200 * 1024], 413, "invalid_request"),
+    ];
+    for (ct, body, status, error) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
+        let (got, json) = raw(&issuer, ct, body);
+        assert_eq!(
+            (got, json["error"].as_str()),
+            (status, Some(error)),
+            "{ct:?} {shown}"
+        );
+    }
+    // Basic credentials that do not decode, or both methods at once.
+    let (status, json) = post(
+        &issuer.url("/oauth2/token"),
+        &[("grant_type", "client_credentials")],
+        Some(("backend", "")),
+    );
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let mut res = agent()
+        .post(&issuer.url("/oauth2/token"))
+        .header("authorization", "Basic !!!")
+        .send_form([("grant_type", "client_credentials")])
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let _ = res.body_mut().read_to_string();
+    let (status, json) = post(
+        &issuer.url("/oauth2/token"),
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_secret", &secret),
+        ],
+        Some(("backend", &secret)),
+    );
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+
+#[test]
+fn unknown_paths_and_methods_are_4xx() {
+    let (d, _) = seeded();
+    let issuer = Issuer::start(d.path(), |_| {});
+    let res = agent().get(&issuer.url("/nope")).call().unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let res = agent().get(&issuer.url("/oauth2/token")).call().unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    assert_eq!(
+        agent()
+            .get(&issuer.url("/healthz"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        agent()
+            .get(&issuer.url("/readyz"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+}

@@ -1,0 +1,124 @@
+//! Published keys and rotation.
+
+use std::time::Duration;
+
+use crate::{Issuer, admin, agent, get_json, post, seeded, verify};
+
+fn kid_of(token: &str) -> String {
+    signet::UnverifiedToken::parse(token)
+        .unwrap()
+        .header()
+        .kid()
+        .unwrap()
+        .to_owned()
+}
+
+fn token(issuer: &Issuer, secret: &str) -> String {
+    let (status, body) = post(
+        &issuer.url("/oauth2/token"),
+        &[("grant_type", "client_credentials")],
+        Some(("backend", secret)),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn discovery_and_jwks_are_published_with_cache_lifetimes() {
+    let (d, _) = seeded();
+    let issuer = Issuer::start(d.path(), |_| {});
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let doc = get_json(&issuer.url(path));
+        assert_eq!(doc["issuer"], issuer.base);
+        assert_eq!(doc["token_endpoint"], issuer.url("/oauth2/token"));
+        assert_eq!(doc["jwks_uri"], issuer.url("/.well-known/jwks.json"));
+    }
+    let res = agent()
+        .get(&issuer.url("/.well-known/jwks.json"))
+        .call()
+        .unwrap();
+    assert_eq!(
+        res.headers().get("cache-control").unwrap(),
+        "public, max-age=300"
+    );
+    let jwks = get_json(&issuer.url("/.well-known/jwks.json"));
+    let key = &jwks["keys"][0];
+    assert_eq!(
+        (key["kty"].as_str(), key["alg"].as_str()),
+        (Some("EC"), Some("ES256"))
+    );
+    assert!(key.get("d").is_none(), "no private member is published");
+    // The kid is the RFC 7638 thumbprint.
+    let jwk: signet::Jwk = serde_json::from_value(key.clone()).unwrap();
+    assert_eq!(key["kid"].as_str().unwrap(), jwk.thumbprint().unwrap());
+}
+
+#[test]
+fn rotation_publishes_first_then_signs_and_old_tokens_keep_verifying() {
+    let (d, secret) = seeded();
+    let issuer = Issuer::start(d.path(), |c| c.jwks_max_age = Duration::from_secs(1));
+    let old = token(&issuer, &secret);
+    // `signet key rotate` with the same JWKS cache lifetime as the issuer: a 1 s lead time.
+    let new_kid = crate::runtime().block_on(async {
+        let mut c = crate::config(d.path());
+        c.jwks_max_age = Duration::from_secs(1);
+        signet_server::Admin::open(&c)
+            .await
+            .unwrap()
+            .rotate_key()
+            .await
+            .unwrap()
+    });
+    // Published before it signs.
+    std::thread::sleep(Duration::from_millis(400));
+    let kids: Vec<String> = get_json(&issuer.url("/.well-known/jwks.json"))["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        kids.contains(&new_kid) && kids.contains(&kid_of(&old)),
+        "{kids:?}"
+    );
+    // Once the lead time has passed and the issuer has reloaded, new tokens carry the new kid.
+    std::thread::sleep(Duration::from_millis(1500));
+    let new = token(&issuer, &secret);
+    assert_eq!(kid_of(&new), new_kid);
+    assert!(verify(&issuer, &new).is_ok());
+    assert!(
+        verify(&issuer, &old).is_ok(),
+        "tokens signed by the old key verify until they expire"
+    );
+    let listed = admin(d.path(), async |a| a.keys().await.unwrap());
+    let states: Vec<&str> = listed.iter().map(|k| k.state).collect();
+    assert_eq!(states, ["retired", "active"]);
+}
+
+#[test]
+fn private_keys_are_sealed_in_the_database() {
+    let (d, _) = seeded();
+    let issuer = Issuer::start(d.path(), |_| {});
+    drop(issuer);
+    let db = std::fs::read(d.path().join("signet.db")).unwrap();
+    let wal = std::fs::read(d.path().join("signet.db-wal")).unwrap_or_default();
+    let needle = b"\"d\":";
+    for bytes in [&db, &wal] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "a private JWK member is stored in the clear"
+        );
+    }
+    let master = d.path().join("master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&master).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
