@@ -35,7 +35,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Flags (and their `SIGNET_*` variables) over the file, over the defaults.
-fn config(args: &ServeArgs) -> Result<(Config, String)> {
+fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
     let file: FileConfig = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -51,6 +51,7 @@ fn config(args: &ServeArgs) -> Result<(Config, String)> {
             .map_err(|_| anyhow!("invalid listen address {listen:?}"))?;
         config.issuer = format!("http://{}", config.listen);
     }
+    let issuer_given = args.issuer.is_some() || file.issuer.is_some();
     if let Some(issuer) = args.issuer.clone().or(file.issuer) {
         config.issuer = issuer;
     }
@@ -88,7 +89,7 @@ fn config(args: &ServeArgs) -> Result<(Config, String)> {
         .clone()
         .or(file.log_format)
         .unwrap_or_else(|| "text".into());
-    Ok((config, log_format))
+    Ok((config, log_format, issuer_given))
 }
 
 fn init_logs(format: &str) -> Result<()> {
@@ -107,13 +108,17 @@ fn init_logs(format: &str) -> Result<()> {
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<()> {
-    let (config, log_format) = config(args)?;
+    let (mut config, log_format, issuer_given) = config(args)?;
     init_logs(&log_format)?;
     runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        if !issuer_given {
+            // With port 0 the system picks the port; the issuer URL follows it.
+            config.issuer = format!("http://{addr}");
+        }
         let state = AppState::open(config.clone()).await?;
         tracing::info!(%addr, issuer = %config.issuer, data_dir = %config.data_dir.display(), "signet serving");
         signet_server::serve_on(state, listener, signet_server::shutdown_signal()).await?;

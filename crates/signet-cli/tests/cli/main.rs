@@ -7,6 +7,7 @@ mod interop;
 mod keys;
 mod lint;
 mod remote;
+mod serve;
 mod tokens;
 mod usage;
 

@@ -1,0 +1,222 @@
+//! `signet serve` as a process, administered with `signet user` and `signet client`, and its
+//! tokens checked with `signet token verify --issuer-url`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::{fails, ok, signet};
+
+/// A `signet serve` process on an ephemeral port; killed when dropped.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    fn start(dir: &Path) -> Self {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("signet"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--data-dir",
+            ])
+            .arg(dir)
+            .env_remove("SIGNET_ISSUER")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && let Some(addr) = v["fields"]["addr"].as_str()
+                {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("signet serve did not start");
+        Self {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn form(url: &str, pairs: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut res = agent.post(url).send_form(pairs.iter().copied()).unwrap();
+    let status = res.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn serve_issue_verify_refresh_revoke_with_the_binary() {
+    let d = crate::dir();
+    let data = d.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let out = signet()
+        .args([
+            "user",
+            "add",
+            "alice",
+            "--password-stdin",
+            "--role",
+            "admin",
+            "--data-dir",
+            data_arg,
+        ])
+        .write_stdin("correct horse battery\n")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ok(&[
+        "client",
+        "add",
+        "web",
+        "--public",
+        "--audience",
+        "orders-api",
+        "--scope",
+        "orders:read",
+        "--data-dir",
+        data_arg,
+    ]);
+    let added = ok(&[
+        "client",
+        "add",
+        "backend",
+        "--audience",
+        "orders-api",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(added.contains("client secret (shown once): "), "{added}");
+    assert!(ok(&["user", "list", "--data-dir", data_arg]).starts_with("alice\t"));
+    // Passwords are never arguments.
+    let err = fails(
+        &["user", "add", "bob", "--data-dir", data_arg, "hunter22"],
+        2,
+    );
+    assert!(err.starts_with("signet: "), "{err}");
+
+    let server = Serve::start(&data);
+    let token_url = format!("{}/oauth2/token", server.base);
+    let (status, body) = form(
+        &token_url,
+        &[
+            ("grant_type", "password"),
+            ("client_id", "web"),
+            ("username", "alice"),
+            ("password", "correct horse battery"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"].as_str().unwrap();
+    let claims = ok(&[
+        "token",
+        "verify",
+        "--issuer-url",
+        &server.base,
+        "--aud",
+        "orders-api",
+        "--typ",
+        "at+jwt",
+        access,
+    ]);
+    assert!(claims.contains("\"client_id\": \"web\""), "{claims}");
+    let err = fails(
+        &[
+            "token",
+            "verify",
+            "--issuer-url",
+            &server.base,
+            "--aud",
+            "billing-api",
+            access,
+        ],
+        1,
+    );
+    assert!(err.contains("wrong audience"), "{err}");
+
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let (status, rotated) = form(
+        &token_url,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", refresh),
+        ],
+    );
+    assert_eq!(status, 200, "{rotated}");
+    let newest = rotated["refresh_token"].as_str().unwrap();
+    let (status, _) = form(
+        &format!("{}/oauth2/revoke", server.base),
+        &[("client_id", "web"), ("token", newest)],
+    );
+    assert_eq!(status, 200);
+    let (status, body) = form(
+        &token_url,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", newest),
+        ],
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let keys = ok(&["key", "list", "--data-dir", data_arg]);
+    assert!(keys.contains("\tES256\tactive\t"), "{keys}");
+    let rotated = ok(&["key", "rotate", "--data-dir", data_arg]);
+    assert!(rotated.starts_with("new key "), "{rotated}");
+    assert!(ok(&["key", "list", "--data-dir", data_arg]).contains("\tnext\t"));
+}
+
+#[test]
+fn serve_refuses_long_access_token_lifetimes_without_the_setting() {
+    let d = crate::dir();
+    let err = fails(
+        &[
+            "serve",
+            "--access-token-lifetime",
+            "2h",
+            "--data-dir",
+            d.path().to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(err.contains("over one hour"), "{err}");
+    let config = d.path().join("signet.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nbogus = 1\n").unwrap();
+    let err = fails(&["serve", "--config", config.to_str().unwrap()], 1);
+    assert!(err.contains("unknown field"), "{err}");
+}
