@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::keys::KeyManager;
 use crate::sealing::MasterKey;
 use crate::store::Store;
-use crate::{oauth, passwords};
+use crate::{feed, oauth, passwords};
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 64 * 1024;
@@ -37,6 +37,11 @@ pub struct AppState {
     pub(crate) keys: Arc<KeyManager>,
     /// An argon2id hash of a random password: unknown users are checked against it.
     pub(crate) dummy_hash: String,
+    /// Woken whenever this instance denies an access token, for the revocation stream.
+    pub(crate) revoked: Arc<tokio::sync::Notify>,
+    /// Set when the server stops, so that long-lived streams end and shutdown can finish.
+    pub(crate) stopping: tokio::sync::watch::Receiver<bool>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -58,6 +63,7 @@ impl AppState {
         keys.refresh(unix_now(), None)
             .await
             .context("cannot load the signing keys")?;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         let dummy = crate::sealing::random_token(16)?;
         let dummy_hash = tokio::task::spawn_blocking(move || passwords::hash(&dummy)).await??;
         Ok(Self {
@@ -66,6 +72,9 @@ impl AppState {
             master,
             keys,
             dummy_hash,
+            revoked: Arc::new(tokio::sync::Notify::new()),
+            stopping,
+            stop: Arc::new(stop),
         })
     }
 
@@ -78,6 +87,7 @@ impl AppState {
             .route("/oauth2/token", post(oauth::token))
             .route("/oauth2/revoke", post(oauth::revoke))
             .route("/oauth2/introspect", post(oauth::introspect))
+            .route("/oauth2/revocations", get(feed::revocations))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .fallback(not_found)
@@ -113,6 +123,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "token_endpoint": format!("{iss}/oauth2/token"),
         "revocation_endpoint": format!("{iss}/oauth2/revoke"),
         "introspection_endpoint": format!("{iss}/oauth2/introspect"),
+        "revocation_feed_endpoint": format!("{iss}/oauth2/revocations"),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "grant_types_supported": ["client_credentials", "password", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -171,6 +182,12 @@ pub async fn serve_on(
 ) -> Result<()> {
     let housekeeping = tokio::spawn(state.clone().housekeeping());
     let app = state.router();
+    let stop = Arc::clone(&state.stop);
+    let shutdown = async move {
+        shutdown.await;
+        // End the event streams, which would otherwise hold the shutdown open.
+        let _ = stop.send(true);
+    };
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -56,6 +56,11 @@ impl Form {
         Ok(Self(map))
     }
 
+    /// No parameters: for GET requests, whose clients authenticate with HTTP Basic.
+    pub(crate) fn empty() -> Self {
+        Self(HashMap::new())
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)

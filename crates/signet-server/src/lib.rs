@@ -7,6 +7,7 @@ mod admin;
 mod app;
 mod config;
 mod error;
+mod feed;
 mod form;
 mod keys;
 mod oauth;

@@ -252,6 +252,7 @@ async fn refresh(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<I
             // A rotated token came back: whoever holds the family's tokens, one copy leaked.
             tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
             state.store.revoke_family(&family_id, now).await?;
+            state.revoked.notify_waiters();
             return Err(ApiError::InvalidGrant("the refresh token is invalid"));
         }
         RefreshUse::Invalid => return Err(ApiError::InvalidGrant("the refresh token is invalid")),
@@ -264,6 +265,7 @@ async fn refresh(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<I
             Some(user) => Some(user),
             None => {
                 state.store.revoke_family(&family.id, now).await?;
+                state.revoked.notify_waiters();
                 return Err(ApiError::InvalidGrant("the refresh token is invalid"));
             }
         },
@@ -346,6 +348,7 @@ pub(crate) async fn revoke(
     {
         if family.client_id == client.id {
             state.store.revoke_family(&family.id, now).await?;
+            state.revoked.notify_waiters();
         }
     } else if let Some(claims) = own_access_token(&state, token).await
         && claims.custom.get("client_id").and_then(Value::as_str) == Some(client.id.as_str())
@@ -355,6 +358,7 @@ pub(crate) async fn revoke(
             .store
             .revoke_jti(jti, i64::try_from(exp.as_secs()).unwrap_or(i64::MAX), now)
             .await?;
+        state.revoked.notify_waiters();
     }
     Ok(StatusCode::OK.into_response())
 }

@@ -463,6 +463,28 @@ impl Store {
             .is_some())
     }
 
+    /// Denied `jti`s after `cursor` whose tokens have not expired yet, oldest first, at most
+    /// `limit`; each with its cursor.
+    pub(crate) async fn revocations_after(
+        &self,
+        cursor: i64,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, i64)>> {
+        let rows = query(
+            "SELECT seq, jti, exp FROM revoked_jti WHERE seq > ? AND exp > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(cursor)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("seq"), r.get("jti"), r.get("exp")))
+            .collect())
+    }
+
     /// Forgets what no longer matters: expired denials and access records, dead refresh tokens.
     pub(crate) async fn prune(&self, now: i64) -> Result<()> {
         query("DELETE FROM revoked_jti WHERE exp <= ?")

@@ -88,3 +88,110 @@ fn unknown_tokens_are_inactive_and_revoking_them_is_harmless() {
         (401, Some("invalid_client"))
     );
 }
+
+fn client_token(issuer: &Issuer, secret: &str) -> String {
+    let (_, body) = post(
+        &issuer.url("/oauth2/token"),
+        &[("grant_type", "client_credentials")],
+        Some(("backend", secret)),
+    );
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+fn jti_of(token: &str) -> String {
+    let parsed = signet::UnverifiedToken::parse(token).unwrap();
+    signet::dangerous::insecure_decode_claims::<()>(&parsed)
+        .unwrap()
+        .jti
+        .unwrap()
+        .into_owned()
+}
+
+fn feed(issuer: &Issuer, secret: &str, after: i64) -> serde_json::Value {
+    use base64::Engine;
+    let cred = base64::engine::general_purpose::STANDARD.encode(format!("backend:{secret}"));
+    let mut res = crate::agent()
+        .get(&issuer.url(&format!("/oauth2/revocations?after={after}")))
+        .header("authorization", &format!("Basic {cred}"))
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+#[test]
+fn the_feed_lists_denied_jtis_after_a_cursor() {
+    let (d, secret) = seeded();
+    let issuer = Issuer::start(d.path(), |_| {});
+    assert_eq!(
+        feed(&issuer, &secret, 0)["revocations"],
+        serde_json::json!([])
+    );
+    let first = client_token(&issuer, &secret);
+    post(
+        &issuer.url("/oauth2/revoke"),
+        &[("token", &first)],
+        Some(("backend", &secret)),
+    );
+    let page = feed(&issuer, &secret, 0);
+    assert_eq!(page["revocations"][0]["jti"], jti_of(&first));
+    assert!(page["revocations"][0]["exp"].as_i64().unwrap() > 0);
+    let cursor = page["cursor"].as_i64().unwrap();
+    let second = client_token(&issuer, &secret);
+    post(
+        &issuer.url("/oauth2/revoke"),
+        &[("token", &second)],
+        Some(("backend", &secret)),
+    );
+    let next = feed(&issuer, &secret, cursor);
+    assert_eq!(next["revocations"].as_array().unwrap().len(), 1);
+    assert_eq!(next["revocations"][0]["jti"], jti_of(&second));
+    // Without client authentication there is no feed.
+    let res = crate::agent()
+        .get(&issuer.url("/oauth2/revocations"))
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+}
+
+#[test]
+fn the_stream_pushes_a_revocation_as_it_happens() {
+    use std::io::BufRead;
+    let (d, secret) = seeded();
+    let issuer = Issuer::start(d.path(), |_| {});
+    let token = client_token(&issuer, &secret);
+    let url = issuer.url("/oauth2/revocations");
+    let auth = {
+        use base64::Engine;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("backend:{secret}"))
+        )
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let res = crate::agent()
+            .get(&url)
+            .header("authorization", &auth)
+            .header("accept", "text/event-stream")
+            .call()
+            .unwrap();
+        let reader = std::io::BufReader::new(res.into_body().into_reader());
+        for line in reader.lines().map_while(Result::ok) {
+            if let Some(data) = line.strip_prefix("data: ") {
+                let _ = tx.send(data.to_owned());
+            }
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    post(
+        &issuer.url("/oauth2/revoke"),
+        &[("token", &token)],
+        Some(("backend", &secret)),
+    );
+    let data = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("no event within 5 s");
+    let event: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(event["jti"], jti_of(&token));
+}
