@@ -42,6 +42,8 @@ pub struct AppState {
     /// Set when the server stops, so that long-lived streams end and shutdown can finish.
     pub(crate) stopping: tokio::sync::watch::Receiver<bool>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    pub(crate) limits: Arc<crate::limits::LoginLimits>,
 }
 
 impl AppState {
@@ -64,6 +66,16 @@ impl AppState {
             .await
             .context("cannot load the signing keys")?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
+        let config_limits = (
+            crate::limits::Quota {
+                attempts: config.login_attempts_per_user,
+                window: Duration::from_secs(60),
+            },
+            crate::limits::Quota {
+                attempts: config.login_attempts_per_address,
+                window: Duration::from_secs(60),
+            },
+        );
         let dummy = crate::sealing::random_token(16)?;
         let dummy_hash = tokio::task::spawn_blocking(move || passwords::hash(&dummy)).await??;
         Ok(Self {
@@ -75,6 +87,11 @@ impl AppState {
             revoked: Arc::new(tokio::sync::Notify::new()),
             stopping,
             stop: Arc::new(stop),
+            metrics: Arc::default(),
+            limits: Arc::new(crate::limits::LoginLimits::new(
+                config_limits.0,
+                config_limits.1,
+            )),
         })
     }
 
@@ -88,9 +105,14 @@ impl AppState {
             .route("/oauth2/revoke", post(oauth::revoke))
             .route("/oauth2/introspect", post(oauth::introspect))
             .route("/oauth2/revocations", get(feed::revocations))
+            .route("/metrics", get(crate::metrics::metrics))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crate::metrics::count,
+            ))
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -188,6 +210,7 @@ pub async fn serve_on(
         // End the event streams, which would otherwise hold the shutdown open.
         let _ = stop.send(true);
     };
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

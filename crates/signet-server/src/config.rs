@@ -38,6 +38,10 @@ pub struct Config {
     pub housekeeping: Duration,
     /// How often the signing key is rotated (30 days).
     pub rotation: Duration,
+    /// Password logins allowed per user name per minute (10).
+    pub login_attempts_per_user: u32,
+    /// Password logins allowed per client address per minute (30).
+    pub login_attempts_per_address: u32,
 }
 
 impl Config {
@@ -56,6 +60,8 @@ impl Config {
             master_key: None,
             housekeeping: Duration::from_secs(15),
             rotation: Duration::from_secs(30 * 86_400),
+            login_attempts_per_user: 10,
+            login_attempts_per_address: 30,
         }
     }
 

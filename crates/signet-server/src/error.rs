@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("the request body is too large")]
     TooLarge,
+    /// Too many login attempts; retry after this many seconds.
+    #[error("too many login attempts; try again later")]
+    TooManyAttempts(u64),
     /// Something failed inside the server; the details go to the log only.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -54,6 +57,7 @@ impl ApiError {
             Self::InvalidTarget => (StatusCode::BAD_REQUEST, "invalid_target"),
             Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            Self::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }
@@ -81,6 +85,11 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Self::TooManyAttempts(secs) = self
+            && let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
+        }
         if matches!(self, Self::InvalidClient { basic: true }) {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -10,6 +10,8 @@ mod error;
 mod feed;
 mod form;
 mod keys;
+mod limits;
+mod metrics;
 mod oauth;
 mod passwords;
 mod sealing;

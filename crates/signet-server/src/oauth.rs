@@ -4,8 +4,11 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Extension;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -15,6 +18,7 @@ use zeroize::Zeroizing;
 use crate::app::{AppState, unix_now};
 use crate::error::ApiError;
 use crate::form::{Form, authenticate};
+use crate::metrics::inc;
 use crate::passwords;
 use crate::sealing::random_token;
 use crate::store::{Client, Family, RefreshUse, User};
@@ -183,13 +187,22 @@ async fn client_credentials(
     })
 }
 
-async fn password(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Issued, ApiError> {
+async fn password(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Form,
+    peer: Option<IpAddr>,
+) -> Result<Issued, ApiError> {
     let client = authenticate(state, headers, form, true).await?;
     allowed(&client, "password")?;
     let username = form.require("username", "username is required")?;
     let password = Zeroizing::new(form.require("password", "password is required")?.to_owned());
     let scope = grant_scope(&client, form.get("scope"))?;
     let audience = grant_audience(&client, form)?;
+    if let Err(retry) = state.limits.attempt(username, peer) {
+        inc(&state.metrics.rate_limited);
+        return Err(ApiError::TooManyAttempts(retry.as_secs()));
+    }
     let user = state
         .store
         .user_by_name(username)
@@ -205,6 +218,7 @@ async fn password(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<
         (true, Some(user)) => user,
         _ => {
             tracing::info!(client = %client.id, "login failed");
+            inc(&state.metrics.login_failures);
             return Err(ApiError::InvalidGrant("invalid username or password"));
         }
     };
@@ -251,6 +265,7 @@ async fn refresh(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<I
         RefreshUse::Reused { family_id } => {
             // A rotated token came back: whoever holds the family's tokens, one copy leaked.
             tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
+            inc(&state.metrics.reuse_detections);
             state.store.revoke_family(&family_id, now).await?;
             state.revoked.notify_waiters();
             return Err(ApiError::InvalidGrant("the refresh token is invalid"));
@@ -303,14 +318,28 @@ async fn refresh(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<I
 /// `POST /oauth2/token`.
 pub(crate) async fn token(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let form = Form::parse(&headers, body)?;
+    let m = &state.metrics;
     let issued = match form.require("grant_type", "grant_type is required")? {
-        "client_credentials" => client_credentials(&state, &headers, &form).await?,
-        "password" => password(&state, &headers, &form).await?,
-        "refresh_token" => refresh(&state, &headers, &form).await?,
+        "client_credentials" => {
+            let issued = client_credentials(&state, &headers, &form).await?;
+            inc(&m.issued_client_credentials);
+            issued
+        }
+        "password" => {
+            let issued = password(&state, &headers, &form, peer.map(|p| p.0.0.ip())).await?;
+            inc(&m.issued_password);
+            issued
+        }
+        "refresh_token" => {
+            let issued = refresh(&state, &headers, &form).await?;
+            inc(&m.issued_refresh_token);
+            issued
+        }
         _ => return Err(ApiError::UnsupportedGrantType),
     };
     Ok(issued.response())
@@ -360,6 +389,7 @@ pub(crate) async fn revoke(
             .await?;
         state.revoked.notify_waiters();
     }
+    inc(&state.metrics.revocations);
     Ok(StatusCode::OK.into_response())
 }
 

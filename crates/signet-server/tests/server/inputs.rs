@@ -153,3 +153,84 @@ fn unknown_paths_and_methods_are_4xx() {
         200
     );
 }
+
+#[test]
+fn login_attempts_are_rate_limited_per_user_with_retry_after() {
+    let (d, _) = seeded();
+    let issuer = Issuer::start(d.path(), |c| c.login_attempts_per_user = 3);
+    let url = issuer.url("/oauth2/token");
+    let attempt = |user: &str| {
+        let mut res = agent()
+            .post(&url)
+            .send_form([
+                ("grant_type", "password"),
+                ("client_id", "web"),
+                ("username", user),
+                ("password", "wrong password"),
+            ])
+            .unwrap();
+        let retry = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body: serde_json::Value =
+            serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+        (res.status().as_u16(), retry, body)
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt("alice").0, 400);
+    }
+    let (status, retry, body) = attempt("alice");
+    assert_eq!(status, 429);
+    assert!(retry.unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // Even the right password waits out the window; other users are not affected.
+    let (status, _) = post(
+        &url,
+        &[
+            ("grant_type", "password"),
+            ("client_id", "web"),
+            ("username", "alice"),
+            ("password", crate::PASSWORD),
+        ],
+        None,
+    );
+    assert_eq!(status, 429);
+    assert_eq!(attempt("bob").0, 400);
+}
+
+#[test]
+fn metrics_count_grants_failures_and_responses() {
+    let (d, secret) = seeded();
+    let issuer = Issuer::start(d.path(), |_| {});
+    crate::login(&issuer);
+    post(
+        &issuer.url("/oauth2/token"),
+        &[("grant_type", "client_credentials")],
+        Some(("backend", &secret)),
+    );
+    post(
+        &issuer.url("/oauth2/token"),
+        &[
+            ("grant_type", "password"),
+            ("client_id", "web"),
+            ("username", "alice"),
+            ("password", "nope nope"),
+        ],
+        None,
+    );
+    let mut res = agent().get(&issuer.url("/metrics")).call().unwrap();
+    let text = res.body_mut().read_to_string().unwrap();
+    for line in [
+        "signet_tokens_issued_total{grant_type=\"password\"} 1",
+        "signet_tokens_issued_total{grant_type=\"client_credentials\"} 1",
+        "signet_login_failures_total 1",
+        "signet_http_requests_total{class=\"4xx\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from:\n{text}"
+        );
+    }
+}
