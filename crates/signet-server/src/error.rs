@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("the request body is too large")]
     TooLarge,
+    /// A browser request failed its Origin or CSRF check.
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// Too many login attempts; retry after this many seconds.
     #[error("too many login attempts; try again later")]
     TooManyAttempts(u64),
@@ -57,6 +60,7 @@ impl ApiError {
             Self::InvalidTarget => (StatusCode::BAD_REQUEST, "invalid_target"),
             Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "access_denied"),
             Self::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }

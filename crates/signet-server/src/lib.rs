@@ -15,6 +15,7 @@ mod metrics;
 mod oauth;
 mod passwords;
 mod sealing;
+mod session;
 mod store;
 
 pub use admin::{Admin, GRANTS, NewClient};

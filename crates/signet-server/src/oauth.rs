@@ -37,7 +37,7 @@ const RESERVED: [&str; 10] = [
     "roles",
 ];
 
-fn refresh_hash(token: &str) -> Vec<u8> {
+pub(crate) fn refresh_hash(token: &str) -> Vec<u8> {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
         .as_ref()
         .to_vec()
@@ -90,15 +90,15 @@ fn allowed(client: &Client, grant: &str) -> Result<(), ApiError> {
     }
 }
 
-struct Issued {
-    access_token: String,
-    expires_in: i64,
-    scope: String,
-    refresh_token: Option<String>,
+pub(crate) struct Issued {
+    pub(crate) access_token: String,
+    pub(crate) expires_in: i64,
+    pub(crate) scope: String,
+    pub(crate) refresh_token: Option<String>,
 }
 
 impl Issued {
-    fn response(self) -> Response {
+    pub(crate) fn response(self) -> Response {
         let mut body = json!({
             "access_token": self.access_token,
             "token_type": "Bearer",
@@ -199,6 +199,21 @@ async fn password(
     let password = Zeroizing::new(form.require("password", "password is required")?.to_owned());
     let scope = grant_scope(&client, form.get("scope"))?;
     let audience = grant_audience(&client, form)?;
+    password_login(state, &client, username, password, scope, audience, peer).await
+}
+
+/// Checks a user's password (rate-limited) and starts a login: a refresh family, a refresh
+/// token and an access token. Shared by the password grant and browser sessions.
+pub(crate) async fn password_login(
+    state: &AppState,
+    client: &Client,
+    username: &str,
+    password: Zeroizing<String>,
+    scope: String,
+    audience: String,
+    peer: Option<IpAddr>,
+) -> Result<Issued, ApiError> {
+    let client = client.clone();
     if let Err(retry) = state.limits.attempt(username, peer) {
         inc(&state.metrics.rate_limited);
         return Err(ApiError::TooManyAttempts(retry.as_secs()));
@@ -255,6 +270,18 @@ async fn refresh(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<I
     let client = authenticate(state, headers, form, true).await?;
     allowed(&client, "refresh_token")?;
     let presented = form.require("refresh_token", "refresh_token is required")?;
+    rotate(state, &client, presented, form.get("scope")).await
+}
+
+/// Uses a refresh token: rotates it, or on reuse revokes its family. Shared by the refresh
+/// grant and browser sessions.
+pub(crate) async fn rotate(
+    state: &AppState,
+    client: &Client,
+    presented: &str,
+    scope_request: Option<&str>,
+) -> Result<Issued, ApiError> {
+    let client = client.clone();
     let now = unix_now();
     let family = match state
         .store
@@ -286,7 +313,7 @@ async fn refresh(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<I
         },
         None => None,
     };
-    let scope = match form.get("scope") {
+    let scope = match scope_request {
         Some(req)
             if req
                 .split(' ')

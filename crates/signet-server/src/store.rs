@@ -409,6 +409,15 @@ impl Store {
         }))
     }
 
+    /// The client of the family a refresh token belongs to, whatever its state.
+    pub(crate) async fn family_client_of(&self, hash: &[u8]) -> Result<Option<String>> {
+        let row = query("SELECT f.client_id FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get("client_id")))
+    }
+
     /// Revokes a family: its refresh tokens stop working and its live access tokens are denied.
     pub(crate) async fn revoke_family(&self, family_id: &str, now: i64) -> Result<()> {
         let mut tx = self.pool.begin().await?;

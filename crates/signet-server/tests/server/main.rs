@@ -6,6 +6,7 @@ mod grants;
 mod inputs;
 mod keys;
 mod revocation;
+mod sessions;
 
 use std::path::Path;
 use std::thread;

@@ -1,0 +1,259 @@
+//! Browser sessions: the access token goes to the page (to be kept in memory), the refresh
+//! token into an HttpOnly `__Host-` cookie with SameSite=Strict. Refresh and logout need a
+//! matching `Origin` and a CSRF token (double submit: a readable cookie echoed in
+//! `X-CSRF-Token`). No token ever travels in a URL.
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::app::{AppState, unix_now};
+use crate::error::ApiError;
+use crate::oauth::{self, Issued};
+use crate::sealing::random_token;
+use crate::store::Client;
+
+/// Cookie names; `__Host-` needs `Secure`, which a plain-http loopback issuer cannot set.
+struct Names {
+    refresh: &'static str,
+    csrf: &'static str,
+    secure: bool,
+}
+
+fn names(state: &AppState) -> Names {
+    if state.config.issuer().starts_with("https://") {
+        Names {
+            refresh: "__Host-signet-refresh",
+            csrf: "__Host-signet-csrf",
+            secure: true,
+        }
+    } else {
+        Names {
+            refresh: "signet-refresh",
+            csrf: "signet-csrf",
+            secure: false,
+        }
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(
+    name: &str,
+    value: &str,
+    http_only: bool,
+    secure: bool,
+    max_age: i64,
+) -> Result<HeaderValue, ApiError> {
+    let mut c = format!("{name}={value}; Path=/; SameSite=Strict; Max-Age={max_age}");
+    if secure {
+        c.push_str("; Secure");
+    }
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    HeaderValue::from_str(&c).map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// The browser must come from the issuer's own origin.
+fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Forbidden("missing Origin"))?;
+    let issuer = state.config.issuer();
+    let own = issuer
+        .find("://")
+        .and_then(|i| issuer[i + 3..].find('/').map(|j| &issuer[..i + 3 + j]))
+        .unwrap_or(issuer);
+    if origin == own {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("Origin not allowed"))
+    }
+}
+
+fn check_csrf(headers: &HeaderMap, names: &Names) -> Result<(), ApiError> {
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Forbidden("missing X-CSRF-Token"))?;
+    let cookie = cookie(headers, names.csrf).ok_or(ApiError::Forbidden("missing CSRF cookie"))?;
+    let same = sent.len() == cookie.len()
+        && aws_lc_rs::constant_time::verify_slices_are_equal(sent.as_bytes(), cookie.as_bytes())
+            .is_ok();
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("CSRF token mismatch"))
+    }
+}
+
+/// The access token in the body, the refresh token and a fresh CSRF token in cookies.
+fn session_response(state: &AppState, issued: Issued) -> Result<Response, ApiError> {
+    let names = names(state);
+    let refresh = issued
+        .refresh_token
+        .clone()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("login without refresh token")))?;
+    let max_age = i64::try_from(state.config.refresh_idle.as_secs()).unwrap_or(i64::MAX);
+    let csrf = random_token(32)?;
+    let mut response = Issued {
+        refresh_token: None,
+        ..issued
+    }
+    .response();
+    let h = response.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(names.refresh, &refresh, true, names.secure, max_age)?,
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(names.csrf, &csrf, false, names.secure, max_age)?,
+    );
+    Ok(response)
+}
+
+async fn session_client(state: &AppState, id: &str) -> Result<Client, ApiError> {
+    match state.store.client(id).await? {
+        Some(c) if c.is_public() && c.grants.iter().any(|g| g == "password") => Ok(c),
+        _ => Err(ApiError::InvalidClient { basic: false }),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    client_id: String,
+    username: String,
+    password: signet::SecretString,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    audience: Option<String>,
+}
+
+/// `POST /session/login` with a JSON body.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    check_origin(&state, &headers)?;
+    let body = body.map_err(|_| ApiError::TooLarge)?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let req: LoginBody = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::InvalidRequest("malformed login body"))?;
+    let client = session_client(&state, &req.client_id).await?;
+    let scope = match &req.scope {
+        Some(s) if s.split(' ').all(|p| client.scopes.iter().any(|c| c == p)) => s.clone(),
+        Some(_) => return Err(ApiError::InvalidScope),
+        None => client.scopes.join(" "),
+    };
+    let audience = match &req.audience {
+        Some(a) if client.audiences.contains(a) => a.clone(),
+        Some(_) => return Err(ApiError::InvalidTarget),
+        None => client
+            .audiences
+            .first()
+            .cloned()
+            .ok_or(ApiError::InvalidTarget)?,
+    };
+    let password = Zeroizing::new(req.password.expose().to_owned());
+    let issued = oauth::password_login(
+        &state,
+        &client,
+        &req.username,
+        password,
+        scope,
+        audience,
+        peer.map(|p| p.0.0.ip()),
+    )
+    .await?;
+    session_response(&state, issued)
+}
+
+/// `POST /session/refresh`: rotates the cookie's refresh token.
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_origin(&state, &headers)?;
+    let names = names(&state);
+    check_csrf(&headers, &names)?;
+    let presented = cookie(&headers, names.refresh).ok_or(ApiError::InvalidGrant("no session"))?;
+    let family = state
+        .store
+        .refresh_family(&oauth::refresh_hash(&presented), unix_now())
+        .await?;
+    let client_id = match family {
+        Some((f, _)) => f.client_id,
+        // Unknown, used (possible reuse) or revoked: let rotation decide and answer.
+        None => state
+            .store
+            .family_client_of(&oauth::refresh_hash(&presented))
+            .await?
+            .ok_or(ApiError::InvalidGrant("no session"))?,
+    };
+    let client = session_client(&state, &client_id).await?;
+    let issued = oauth::rotate(&state, &client, &presented, None).await?;
+    session_response(&state, issued)
+}
+
+/// `POST /session/logout`: ends the login and clears the cookies.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_origin(&state, &headers)?;
+    let names = names(&state);
+    check_csrf(&headers, &names)?;
+    let now = unix_now();
+    if let Some(presented) = cookie(&headers, names.refresh)
+        && let Some((family, _)) = state
+            .store
+            .refresh_family(&oauth::refresh_hash(&presented), now)
+            .await?
+    {
+        state.store.revoke_family(&family.id, now).await?;
+        state.revoked.notify_waiters();
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(names.refresh, "", true, names.secure, 0)?,
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(names.csrf, "", false, names.secure, 0)?,
+    );
+    Ok(response)
+}
