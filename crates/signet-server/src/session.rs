@@ -105,6 +105,14 @@ fn check_csrf(headers: &HeaderMap, names: &Names) -> Result<(), ApiError> {
     }
 }
 
+/// Checks a refresh or logout request: the issuer's own Origin and the CSRF token.
+fn same_site_request(state: &AppState, headers: &HeaderMap) -> Result<Names, ApiError> {
+    check_origin(state, headers)?;
+    let names = names(state);
+    check_csrf(headers, &names)?;
+    Ok(names)
+}
+
 /// The access token in the body, the refresh token and a fresh CSRF token in cookies.
 fn session_response(state: &AppState, issued: Issued) -> Result<Response, ApiError> {
     let names = names(state);
@@ -205,23 +213,14 @@ pub(crate) async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_origin(&state, &headers)?;
-    let names = names(&state);
-    check_csrf(&headers, &names)?;
+    let names = same_site_request(&state, &headers)?;
     let presented = cookie(&headers, names.refresh).ok_or(ApiError::InvalidGrant("no session"))?;
-    let family = state
+    // The family's client, whatever the token's state: rotation decides, and detects reuse.
+    let client_id = state
         .store
-        .refresh_family(&oauth::refresh_hash(&presented), unix_now())
-        .await?;
-    let client_id = match family {
-        Some((f, _)) => f.client_id,
-        // Unknown, used (possible reuse) or revoked: let rotation decide and answer.
-        None => state
-            .store
-            .family_client_of(&oauth::refresh_hash(&presented))
-            .await?
-            .ok_or(ApiError::InvalidGrant("no session"))?,
-    };
+        .family_client_of(&oauth::refresh_hash(&presented))
+        .await?
+        .ok_or(ApiError::InvalidGrant("no session"))?;
     let client = session_client(&state, &client_id).await?;
     let issued = oauth::rotate(&state, &client, &presented, None).await?;
     session_response(&state, issued)
@@ -232,9 +231,7 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_origin(&state, &headers)?;
-    let names = names(&state);
-    check_csrf(&headers, &names)?;
+    let names = same_site_request(&state, &headers)?;
     let now = unix_now();
     if let Some(presented) = cookie(&headers, names.refresh)
         && let Some((family, _)) = state

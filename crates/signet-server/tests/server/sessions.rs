@@ -57,6 +57,25 @@ fn value<'a>(cookies: &'a [String], name: &str) -> &'a str {
     c[name.len() + 1..].split(';').next().unwrap()
 }
 
+/// Logs in from `origin`; returns the login reply, the cookie jar and the CSRF token.
+fn session(issuer: &Issuer, origin: &str) -> (Reply, String, String) {
+    let login = send(
+        issuer,
+        "/session/login",
+        Some(origin),
+        None,
+        None,
+        Some(LOGIN),
+    );
+    assert_eq!(login.status, 200, "{}", login.body);
+    let (refresh, csrf) = (
+        value(&login.cookies, "signet-refresh").to_owned(),
+        value(&login.cookies, "signet-csrf").to_owned(),
+    );
+    let jar = format!("signet-refresh={refresh}; signet-csrf={csrf}");
+    (login, jar, csrf)
+}
+
 const LOGIN: &str = r#"{"client_id":"web","username":"alice","password":"correct horse battery"}"#;
 
 #[test]
@@ -64,15 +83,9 @@ fn the_cookie_flow_logs_in_refreshes_and_logs_out() {
     let (d, secret) = seeded();
     let issuer = Issuer::start(d.path(), |_| {});
     let origin = issuer.base.clone();
-    let login = send(
-        &issuer,
-        "/session/login",
-        Some(&origin),
-        None,
-        None,
-        Some(LOGIN),
-    );
-    assert_eq!(login.status, 200, "{}", login.body);
+    let (login, jar, csrf) = session(&issuer, &origin);
+    let refresh = value(&login.cookies, "signet-refresh").to_owned();
+    let csrf = csrf.as_str();
     assert!(
         login.body.get("refresh_token").is_none(),
         "the refresh token never reaches page script"
@@ -96,11 +109,6 @@ fn the_cookie_flow_logs_in_refreshes_and_logs_out() {
         !csrf_cookie.contains("HttpOnly"),
         "the page reads the CSRF token"
     );
-    let (refresh, csrf) = (
-        value(&login.cookies, "signet-refresh"),
-        value(&login.cookies, "signet-csrf"),
-    );
-    let jar = format!("signet-refresh={refresh}; signet-csrf={csrf}");
 
     let refreshed = send(
         &issuer,
@@ -162,19 +170,8 @@ fn cross_site_requests_without_origin_or_csrf_token_are_refused() {
     let (d, _) = seeded();
     let issuer = Issuer::start(d.path(), |_| {});
     let origin = issuer.base.clone();
-    let login = send(
-        &issuer,
-        "/session/login",
-        Some(&origin),
-        None,
-        None,
-        Some(LOGIN),
-    );
-    let (refresh, csrf) = (
-        value(&login.cookies, "signet-refresh"),
-        value(&login.cookies, "signet-csrf"),
-    );
-    let jar = format!("signet-refresh={refresh}; signet-csrf={csrf}");
+    let (_, jar, csrf) = session(&issuer, &origin);
+    let csrf = csrf.as_str();
     for (origin, token) in [
         (Some("https://evil.example"), Some(csrf)),
         (None, Some(csrf)),
