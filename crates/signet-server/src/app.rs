@@ -109,6 +109,7 @@ impl AppState {
             .route("/session/refresh", post(crate::session::refresh))
             .route("/session/logout", post(crate::session::logout))
             .route("/metrics", get(crate::metrics::metrics))
+            .route("/openapi.json", get(crate::openapi::openapi))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .fallback(not_found)
@@ -140,7 +141,8 @@ impl AppState {
     }
 }
 
-async fn discovery(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/.well-known/openid-configuration", responses((status = 200, description = "OpenID Connect discovery; the same document is at /.well-known/oauth-authorization-server (RFC 8414)")))]
+pub(crate) async fn discovery(State(state): State<AppState>) -> Response {
     let iss = state.config.issuer();
     let alg = state.config.signing_alg.name();
     let doc = json!({
@@ -167,7 +169,8 @@ async fn discovery(State(state): State<AppState>) -> Response {
     r
 }
 
-async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/.well-known/jwks.json", responses((status = 200, description = "The public signing keys (JWKS), with Cache-Control")))]
+pub(crate) async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     let ring = state.keys.current(unix_now()).await?;
     let max_age = state.config.jwks_max_age.as_secs();
     let cache = HeaderValue::from_str(&format!("public, max-age={max_age}"))
@@ -181,7 +184,8 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(r)
 }
 
-async fn ready(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The database answers"), (status = 503, description = "It does not")))]
+pub(crate) async fn ready(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {

@@ -28,6 +28,7 @@ pub(crate) struct After {
     after: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/oauth2/revocations", params(("after" = Option<i64>, Query, description = "Cursor: entries after it")), responses((status = 200, body = crate::openapi::RevocationPage, description = "A page; with `Accept: text/event-stream`, a stream of `revocation` events"), (status = 401, body = crate::openapi::OAuthError)))]
 pub(crate) async fn revocations(
     State(state): State<AppState>,
     headers: HeaderMap,

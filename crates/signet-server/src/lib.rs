@@ -13,6 +13,7 @@ mod keys;
 mod limits;
 mod metrics;
 mod oauth;
+mod openapi;
 mod passwords;
 mod sealing;
 mod session;

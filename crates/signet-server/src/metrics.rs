@@ -98,6 +98,7 @@ pub(crate) async fn count(State(state): State<AppState>, request: Request, next:
     response
 }
 
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     (
         [("content-type", "text/plain; version=0.0.4")],

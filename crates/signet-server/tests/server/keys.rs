@@ -122,3 +122,29 @@ fn private_keys_are_sealed_in_the_database() {
         );
     }
 }
+
+#[test]
+fn the_openapi_document_lists_every_endpoint() {
+    let (d, _) = seeded();
+    let issuer = Issuer::start(d.path(), |_| {});
+    let doc = get_json(&issuer.url("/openapi.json"));
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/oauth2/token",
+        "/oauth2/revoke",
+        "/oauth2/introspect",
+        "/oauth2/revocations",
+        "/session/login",
+        "/session/refresh",
+        "/session/logout",
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing");
+    }
+    assert!(doc["components"]["schemas"]["TokenResponse"].is_object());
+}

@@ -1,0 +1,142 @@
+//! `/openapi.json`: an OpenAPI 3 document of every endpoint, generated from the handlers'
+//! annotations and the shapes below.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use utoipa::{OpenApi, ToSchema};
+
+/// A form-encoded token request (RFC 6749). Which fields apply depends on `grant_type`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct TokenRequest {
+    /// `client_credentials`, `password` or `refresh_token`.
+    grant_type: String,
+    /// The client (public clients, or `client_secret_post`).
+    client_id: Option<String>,
+    /// `client_secret_post`; otherwise use HTTP Basic.
+    client_secret: Option<String>,
+    /// Password grant.
+    username: Option<String>,
+    /// Password grant.
+    password: Option<String>,
+    /// Refresh grant.
+    refresh_token: Option<String>,
+    /// Space-separated scopes, a subset of the client's.
+    scope: Option<String>,
+    /// The audience the token is for (also accepted as `resource`, RFC 8707).
+    audience: Option<String>,
+}
+
+/// A successful token response.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct TokenResponse {
+    /// An RFC 9068 JWT (`typ: at+jwt`).
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: String,
+    /// Seconds until the access token expires.
+    expires_in: i64,
+    /// The granted scope.
+    scope: Option<String>,
+    /// An opaque refresh token (password and refresh grants).
+    refresh_token: Option<String>,
+}
+
+/// An OAuth 2.0 error (RFC 6749 §5.2).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
+    /// `unsupported_grant_type`, `invalid_scope`, `invalid_target`, `access_denied`,
+    /// `temporarily_unavailable` or `server_error`.
+    error: String,
+    /// What went wrong, for a person.
+    error_description: String,
+}
+
+/// A form-encoded revocation or introspection request.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct TokenParam {
+    /// The token.
+    token: String,
+    /// The client (public clients, or `client_secret_post`).
+    client_id: Option<String>,
+    /// `client_secret_post`; otherwise use HTTP Basic.
+    client_secret: Option<String>,
+}
+
+/// A browser login (JSON).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SessionLogin {
+    /// A public client allowed the password grant.
+    client_id: String,
+    /// User name.
+    username: String,
+    /// Password.
+    password: String,
+    /// Space-separated scopes.
+    scope: Option<String>,
+    /// Audience.
+    audience: Option<String>,
+}
+
+/// One page of the revocation feed.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct RevocationPage {
+    /// Denied access-token ids with the expiry of their tokens.
+    revocations: Vec<Revocation>,
+    /// Pass as `after` to get what comes next.
+    cursor: i64,
+}
+
+/// A denied access-token id.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Revocation {
+    /// The token's `jti`.
+    jti: String,
+    /// The token's `exp`; the entry leaves the feed then.
+    exp: i64,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Signet issuer",
+        description = "OAuth 2.0 token, revocation and introspection endpoints, browser sessions, published keys and the revocation feed."
+    ),
+    paths(
+        crate::oauth::token,
+        crate::oauth::revoke,
+        crate::oauth::introspect,
+        crate::feed::revocations,
+        crate::session::login,
+        crate::session::refresh,
+        crate::session::logout,
+        crate::app::discovery,
+        crate::app::jwks,
+        crate::app::ready,
+        crate::metrics::metrics,
+        openapi,
+    ),
+    components(schemas(
+        TokenRequest,
+        TokenResponse,
+        OAuthError,
+        TokenParam,
+        SessionLogin,
+        RevocationPage,
+        Revocation
+    ))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document of this issuer.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "This document")))]
+pub(crate) async fn openapi() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}
