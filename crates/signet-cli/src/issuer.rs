@@ -25,6 +25,8 @@ struct FileConfig {
     refresh_idle: Option<String>,
     refresh_absolute: Option<String>,
     jwks_max_age: Option<String>,
+    login_attempts_per_user: Option<u32>,
+    login_attempts_per_address: Option<u32>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -79,6 +81,12 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
         if let Some(v) = value {
             *slot = parse_duration(&v)?;
         }
+    }
+    if let Some(n) = file.login_attempts_per_user {
+        config.login_attempts_per_user = n;
+    }
+    if let Some(n) = file.login_attempts_per_address {
+        config.login_attempts_per_address = n;
     }
     config.master_key = std::env::var("SIGNET_MASTER_KEY")
         .ok()

@@ -41,23 +41,18 @@ CREATE TABLE refresh_families (
     revoked_at INTEGER
 );
 
--- Refresh tokens, stored only as SHA-256 hashes.
+-- Refresh tokens, stored only as SHA-256 hashes, each with the access token issued beside it
+-- (so that ending the login can deny that access token). Keyed by the hash alone.
 CREATE TABLE refresh_tokens (
     hash BLOB PRIMARY KEY,
     family_id TEXT NOT NULL REFERENCES refresh_families(id) ON DELETE CASCADE,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    used_at INTEGER
-);
+    used_at INTEGER,
+    access_jti TEXT NOT NULL,
+    access_exp INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
-
--- Access tokens issued within a family, so that revoking the family can deny them.
-CREATE TABLE issued_access (
-    jti TEXT PRIMARY KEY,
-    family_id TEXT,
-    exp INTEGER NOT NULL
-);
-CREATE INDEX issued_access_family ON issued_access(family_id);
 
 -- Denied access-token ids, until their tokens expire; seq is the feed cursor.
 CREATE TABLE revoked_jti (

@@ -44,6 +44,8 @@ pub struct AppState {
     stop: Arc<tokio::sync::watch::Sender<bool>>,
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
     pub(crate) limits: Arc<crate::limits::LoginLimits>,
+    pub(crate) clients: Arc<crate::cache::TtlCache<crate::store::Client>>,
+    pub(crate) users: Arc<crate::cache::TtlCache<crate::store::User>>,
 }
 
 impl AppState {
@@ -88,6 +90,8 @@ impl AppState {
             stopping,
             stop: Arc::new(stop),
             metrics: Arc::default(),
+            clients: Arc::default(),
+            users: Arc::default(),
             limits: Arc::new(crate::limits::LoginLimits::new(
                 config_limits.0,
                 config_limits.1,

@@ -159,7 +159,11 @@ pub(crate) async fn authenticate(
 ) -> Result<Client, ApiError> {
     let p = presented(headers, form)?;
     let fail = ApiError::InvalidClient { basic: p.basic };
-    let Some(client) = state.store.client(&p.id).await? else {
+    let Some(client) = state
+        .clients
+        .get(&p.id, || state.store.client(&p.id))
+        .await?
+    else {
         return Err(fail);
     };
     match (&client.secret_hash, &p.secret) {

@@ -5,6 +5,7 @@
 
 mod admin;
 mod app;
+mod cache;
 mod config;
 mod error;
 mod feed;

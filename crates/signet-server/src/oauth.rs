@@ -21,7 +21,7 @@ use crate::form::{Form, authenticate};
 use crate::metrics::inc;
 use crate::passwords;
 use crate::sealing::random_token;
-use crate::store::{Client, Family, RefreshUse, User};
+use crate::store::{Client, Family, RefreshUse, Successor, User};
 
 /// Claims the issuer sets itself; a user's configured claims cannot override them.
 const RESERVED: [&str; 10] = [
@@ -115,13 +115,21 @@ impl Issued {
 }
 
 /// Signs an RFC 9068 access token and records it.
+/// The `jti` of an access token about to be signed.
+enum Record {
+    /// A client's own token: revoked one by one, nothing recorded; a fresh `jti`.
+    No,
+    /// A token of a login, recorded beside its refresh token under this `jti`.
+    Done(String),
+}
+
 async fn access_token(
     state: &AppState,
     client: &Client,
     user: Option<&User>,
     scope: &str,
     audience: &str,
-    family: Option<&str>,
+    record: Record,
 ) -> Result<(String, i64), ApiError> {
     let now = unix_now();
     let ring = state.keys.current(now).await?;
@@ -140,7 +148,10 @@ async fn access_token(
             }
         }
     }
-    let jti = random_token(16)?;
+    let jti = match record {
+        Record::Done(jti) => jti,
+        Record::No => random_token(16)?,
+    };
     let lifetime = state.config.access_lifetime;
     let token = TokenBuilder::with_custom(custom)
         .issuer(state.config.issuer())
@@ -151,21 +162,31 @@ async fn access_token(
         .jti(jti.as_str())
         .sign(&ring.active)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let exp = now + secs(lifetime);
-    state.store.record_access(&jti, family, exp).await?;
     Ok((token, secs(lifetime)))
 }
 
-/// Starts (or continues) a refresh family with a new refresh token.
-async fn refresh_token(state: &AppState, family: &Family) -> Result<String, ApiError> {
+/// The first refresh token of a login, stored with the `jti` of the access token issued beside
+/// it; returns the refresh token and that `jti`.
+async fn first_refresh_token(
+    state: &AppState,
+    family: &Family,
+) -> Result<(String, String), ApiError> {
     let now = unix_now();
     let token = random_token(32)?;
+    let jti = random_token(16)?;
     let expires = (now + secs(state.config.refresh_idle)).min(family.expires_at);
+    let access_exp = now + secs(state.config.access_lifetime);
     state
         .store
-        .add_refresh(&refresh_hash(&token), &family.id, now, expires)
+        .add_refresh(
+            &refresh_hash(&token),
+            &family.id,
+            now,
+            expires,
+            (&jti, access_exp),
+        )
         .await?;
-    Ok(token)
+    Ok((token, jti))
 }
 
 async fn client_credentials(
@@ -178,7 +199,7 @@ async fn client_credentials(
     let scope = grant_scope(&client, form.get("scope"))?;
     let audience = grant_audience(&client, form)?;
     let (access_token, expires_in) =
-        access_token(state, &client, None, &scope, &audience, None).await?;
+        access_token(state, &client, None, &scope, &audience, Record::No).await?;
     Ok(Issued {
         access_token,
         expires_in,
@@ -248,14 +269,14 @@ pub(crate) async fn password_login(
         revoked: false,
     };
     state.store.start_family(&family, now).await?;
-    let refresh = refresh_token(state, &family).await?;
+    let (refresh, jti) = first_refresh_token(state, &family).await?;
     let (access_token, expires_in) = access_token(
         state,
         &client,
         Some(&user),
         &scope,
         &audience,
-        Some(&family.id),
+        Record::Done(jti),
     )
     .await?;
     Ok(Issued {
@@ -283,9 +304,16 @@ pub(crate) async fn rotate(
 ) -> Result<Issued, ApiError> {
     let client = client.clone();
     let now = unix_now();
+    let refresh = random_token(32)?;
+    let next = Successor {
+        hash: refresh_hash(&refresh),
+        expires_at: now + secs(state.config.refresh_idle),
+        jti: random_token(16)?,
+        access_exp: now + secs(state.config.access_lifetime),
+    };
     let family = match state
         .store
-        .use_refresh(&refresh_hash(presented), now)
+        .use_refresh(&refresh_hash(presented), now, &next)
         .await?
     {
         RefreshUse::Rotated(family) => family,
@@ -303,7 +331,12 @@ pub(crate) async fn rotate(
         return Err(ApiError::InvalidGrant("the refresh token is invalid"));
     }
     let user = match &family.user_id {
-        Some(id) => match state.store.user_by_id(id).await?.filter(|u| !u.disabled) {
+        Some(id) => match state
+            .users
+            .get(id, || state.store.user_by_id(id))
+            .await?
+            .filter(|u| !u.disabled)
+        {
             Some(user) => Some(user),
             None => {
                 state.store.revoke_family(&family.id, now).await?;
@@ -324,14 +357,13 @@ pub(crate) async fn rotate(
         Some(_) => return Err(ApiError::InvalidScope),
         None => family.scope.clone(),
     };
-    let refresh = refresh_token(state, &family).await?;
     let (access_token, expires_in) = access_token(
         state,
         &client,
         user.as_ref(),
         &scope,
         &family.audience,
-        Some(&family.id),
+        Record::Done(next.jti),
     )
     .await?;
     Ok(Issued {

@@ -140,7 +140,7 @@ fn session_response(state: &AppState, issued: Issued) -> Result<Response, ApiErr
 }
 
 async fn session_client(state: &AppState, id: &str) -> Result<Client, ApiError> {
-    match state.store.client(id).await? {
+    match state.clients.get(id, || state.store.client(id)).await? {
         Some(c) if c.is_public() && c.grants.iter().any(|g| g == "password") => Ok(c),
         _ => Err(ApiError::InvalidClient { basic: false }),
     }

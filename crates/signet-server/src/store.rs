@@ -71,6 +71,15 @@ pub(crate) struct Family {
     pub(crate) revoked: bool,
 }
 
+/// What a rotation stores when it wins: the next refresh token and the access token's id.
+#[derive(Debug)]
+pub(crate) struct Successor {
+    pub(crate) hash: Vec<u8>,
+    pub(crate) expires_at: i64,
+    pub(crate) jti: String,
+    pub(crate) access_exp: i64,
+}
+
 /// What using a refresh token found.
 #[derive(Debug)]
 pub(crate) enum RefreshUse {
@@ -86,6 +95,9 @@ pub(crate) enum RefreshUse {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// SQLite takes one writer at a time and makes the others sleep and retry; writers of this
+    /// process queue here instead, in order and without sleeping.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 fn json_list(text: &str) -> Vec<String> {
@@ -102,9 +114,11 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
+            .busy_timeout(std::time::Duration::from_secs(5))
+            // Pages read through a memory map rather than a read call each.
+            .pragma("mmap_size", "268435456");
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(4)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open {}", path.display()))?;
@@ -112,7 +126,10 @@ impl Store {
             .run(&pool)
             .await
             .context("cannot migrate the database")?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: std::sync::Arc::default(),
+        })
     }
 
     /// Checks that the database answers.
@@ -311,6 +328,7 @@ impl Store {
     // --- refresh tokens
 
     pub(crate) async fn start_family(&self, family: &Family, now: i64) -> Result<()> {
+        let _writing = self.writer.lock().await;
         query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(&family.id)
             .bind(&family.user_id)
@@ -330,12 +348,16 @@ impl Store {
         family_id: &str,
         now: i64,
         expires_at: i64,
+        access: (&str, i64),
     ) -> Result<()> {
-        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+        let _writing = self.writer.lock().await;
+        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(hash)
             .bind(family_id)
             .bind(now)
             .bind(expires_at)
+            .bind(access.0)
+            .bind(access.1)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -353,39 +375,76 @@ impl Store {
         }
     }
 
-    /// Marks a refresh token used, atomically: of concurrent uses exactly one rotates it.
-    pub(crate) async fn use_refresh(&self, hash: &[u8], now: i64) -> Result<RefreshUse> {
-        let won = query("UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?")
-            .bind(now)
-            .bind(hash)
-            .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            == 1;
-        let row = query(
-            "SELECT f.*, t.used_at AS token_used FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?",
+    /// Uses a refresh token, in one transaction: marks it used (of concurrent uses exactly one
+    /// wins), and for a live family stores its successor and records the access token about to
+    /// be issued with it.
+    pub(crate) async fn use_refresh(
+        &self,
+        hash: &[u8],
+        now: i64,
+        next: &Successor,
+    ) -> Result<RefreshUse> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        // The common case, a live token, costs one statement to claim it and read its family;
+        // a token that was not claimed is looked at again to tell reuse from junk.
+        let claimed = query(
+            "UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING \
+             family_id AS id, \
+             (SELECT user_id FROM refresh_families WHERE id = family_id) AS user_id, \
+             (SELECT client_id FROM refresh_families WHERE id = family_id) AS client_id, \
+             (SELECT scope FROM refresh_families WHERE id = family_id) AS scope, \
+             (SELECT audience FROM refresh_families WHERE id = family_id) AS audience, \
+             (SELECT expires_at FROM refresh_families WHERE id = family_id) AS expires_at, \
+             (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at",
         )
+        .bind(now)
         .bind(hash)
-        .fetch_optional(&self.pool)
+        .bind(now)
+        .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else {
-            return Ok(RefreshUse::Invalid);
+        let outcome = match claimed {
+            Some(row) => {
+                let family = Self::family_from(&row);
+                if family.revoked || family.expires_at <= now {
+                    RefreshUse::Invalid
+                } else {
+                    query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp) VALUES (?, ?, ?, ?, ?, ?)")
+                        .bind(&next.hash)
+                        .bind(&family.id)
+                        .bind(now)
+                        .bind(next.expires_at.min(family.expires_at))
+                        .bind(&next.jti)
+                        .bind(next.access_exp)
+                        .execute(&mut *tx)
+                        .await?;
+                    RefreshUse::Rotated(family)
+                }
+            }
+            None => {
+                let row = query(
+                    "SELECT f.*, t.used_at AS token_used FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?",
+                )
+                .bind(hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match row {
+                    Some(row) if row.get::<Option<i64>, _>("token_used").is_some() => {
+                        let family = Self::family_from(&row);
+                        if family.revoked {
+                            RefreshUse::Invalid
+                        } else {
+                            RefreshUse::Reused {
+                                family_id: family.id,
+                            }
+                        }
+                    }
+                    _ => RefreshUse::Invalid,
+                }
+            }
         };
-        let family = Self::family_from(&row);
-        if !won {
-            let used: Option<i64> = row.get("token_used");
-            return Ok(match used {
-                Some(_) if !family.revoked => RefreshUse::Reused {
-                    family_id: family.id,
-                },
-                _ => RefreshUse::Invalid,
-            });
-        }
-        if family.revoked || family.expires_at <= now {
-            return Ok(RefreshUse::Invalid);
-        }
-        Ok(RefreshUse::Rotated(family))
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// The family of a refresh token, if the token is live (for introspection and revocation).
@@ -420,13 +479,14 @@ impl Store {
 
     /// Revokes a family: its refresh tokens stop working and its live access tokens are denied.
     pub(crate) async fn revoke_family(&self, family_id: &str, now: i64) -> Result<()> {
+        let _writing = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
         query("UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(now)
             .bind(family_id)
             .execute(&mut *tx)
             .await?;
-        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT jti, exp, ? FROM issued_access WHERE family_id = ? AND exp > ?")
+        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT access_jti, access_exp, ? FROM refresh_tokens WHERE family_id = ? AND access_exp > ?")
             .bind(now)
             .bind(family_id)
             .bind(now)
@@ -438,23 +498,9 @@ impl Store {
 
     // --- access tokens
 
-    pub(crate) async fn record_access(
-        &self,
-        jti: &str,
-        family_id: Option<&str>,
-        exp: i64,
-    ) -> Result<()> {
-        query("INSERT INTO issued_access (jti, family_id, exp) VALUES (?, ?, ?)")
-            .bind(jti)
-            .bind(family_id)
-            .bind(exp)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Denies an access token's `jti` until `exp`.
     pub(crate) async fn revoke_jti(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
+        let _writing = self.writer.lock().await;
         query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) VALUES (?, ?, ?)")
             .bind(jti)
             .bind(exp)
@@ -496,11 +542,8 @@ impl Store {
 
     /// Forgets what no longer matters: expired denials and access records, dead refresh tokens.
     pub(crate) async fn prune(&self, now: i64) -> Result<()> {
+        let _writing = self.writer.lock().await;
         query("DELETE FROM revoked_jti WHERE exp <= ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        query("DELETE FROM issued_access WHERE exp <= ?")
             .bind(now)
             .execute(&self.pool)
             .await?;
