@@ -50,9 +50,26 @@ CREATE TABLE refresh_tokens (
     expires_at INTEGER NOT NULL,
     used_at INTEGER,
     access_jti TEXT NOT NULL,
-    access_exp INTEGER NOT NULL
+    access_exp INTEGER NOT NULL,
+    -- Set by the rotation that uses this token: its successor, inserted by the trigger below.
+    next_hash BLOB,
+    next_expires_at INTEGER,
+    next_jti TEXT,
+    next_access_exp INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+
+-- A rotation is one UPDATE: claiming the token (used_at from NULL) inserts its successor in
+-- the same statement, and so in the same transaction, unless the family is revoked or over.
+CREATE TRIGGER refresh_tokens_rotate AFTER UPDATE OF used_at ON refresh_tokens
+WHEN OLD.used_at IS NULL AND NEW.used_at IS NOT NULL AND NEW.next_hash IS NOT NULL
+BEGIN
+    INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp)
+    SELECT NEW.next_hash, NEW.family_id, NEW.used_at, MIN(NEW.next_expires_at, f.expires_at),
+           NEW.next_jti, NEW.next_access_exp
+    FROM refresh_families f
+    WHERE f.id = NEW.family_id AND f.revoked_at IS NULL AND f.expires_at > NEW.used_at;
+END;
 
 -- Denied access-token ids, until their tokens expire; seq is the feed cursor.
 CREATE TABLE revoked_jti (

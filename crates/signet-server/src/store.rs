@@ -375,9 +375,9 @@ impl Store {
         }
     }
 
-    /// Uses a refresh token, in one transaction: marks it used (of concurrent uses exactly one
-    /// wins), and for a live family stores its successor and records the access token about to
-    /// be issued with it.
+    /// Uses a refresh token, in one statement: marks it used (of concurrent uses exactly one
+    /// wins) and, for a live family, stores its successor with the `jti` of the access token
+    /// about to be issued beside it.
     pub(crate) async fn use_refresh(
         &self,
         hash: &[u8],
@@ -385,11 +385,12 @@ impl Store {
         next: &Successor,
     ) -> Result<RefreshUse> {
         let _writing = self.writer.lock().await;
-        let mut tx = self.pool.begin().await?;
-        // The common case, a live token, costs one statement to claim it and read its family;
-        // a token that was not claimed is looked at again to tell reuse from junk.
+        // The common case, a live token, is one statement: it claims the token, reads its
+        // family, and (by the `refresh_tokens_rotate` trigger) stores the successor. A token that
+        // was not claimed is looked at again to tell reuse from junk.
         let claimed = query(
-            "UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING \
+            "UPDATE refresh_tokens SET used_at = ?, next_hash = ?, next_expires_at = ?, next_jti = ?, next_access_exp = ? \
+             WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING \
              family_id AS id, \
              (SELECT user_id FROM refresh_families WHERE id = family_id) AS user_id, \
              (SELECT client_id FROM refresh_families WHERE id = family_id) AS client_id, \
@@ -399,9 +400,13 @@ impl Store {
              (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at",
         )
         .bind(now)
+        .bind(&next.hash)
+        .bind(next.expires_at)
+        .bind(&next.jti)
+        .bind(next.access_exp)
         .bind(hash)
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
         let outcome = match claimed {
             Some(row) => {
@@ -409,15 +414,6 @@ impl Store {
                 if family.revoked || family.expires_at <= now {
                     RefreshUse::Invalid
                 } else {
-                    query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp) VALUES (?, ?, ?, ?, ?, ?)")
-                        .bind(&next.hash)
-                        .bind(&family.id)
-                        .bind(now)
-                        .bind(next.expires_at.min(family.expires_at))
-                        .bind(&next.jti)
-                        .bind(next.access_exp)
-                        .execute(&mut *tx)
-                        .await?;
                     RefreshUse::Rotated(family)
                 }
             }
@@ -426,7 +422,7 @@ impl Store {
                     "SELECT f.*, t.used_at AS token_used FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?",
                 )
                 .bind(hash)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&self.pool)
                 .await?;
                 match row {
                     Some(row) if row.get::<Option<i64>, _>("token_used").is_some() => {
@@ -443,7 +439,6 @@ impl Store {
                 }
             }
         };
-        tx.commit().await?;
         Ok(outcome)
     }
 
