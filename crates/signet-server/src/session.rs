@@ -20,7 +20,8 @@ use crate::oauth::{self, Issued};
 use crate::sealing::random_token;
 use crate::store::Client;
 
-/// Cookie names; `__Host-` needs `Secure`, which a plain-http loopback issuer cannot set.
+/// Cookie names; `__Host-` needs `Secure`, which is relaxed only for a plain-http loopback
+/// issuer (a browser would not send a `Secure` cookie to it).
 struct Names {
     refresh: &'static str,
     csrf: &'static str,
@@ -28,17 +29,28 @@ struct Names {
 }
 
 fn names(state: &AppState) -> Names {
-    if state.config.issuer().starts_with("https://") {
-        Names {
-            refresh: "__Host-signet-refresh",
-            csrf: "__Host-signet-csrf",
-            secure: true,
-        }
-    } else {
+    let issuer = state.config.issuer();
+    let loopback_http = issuer == "http://localhost"
+        || [
+            "http://127.",
+            "http://localhost:",
+            "http://localhost/",
+            "http://[::1]",
+        ]
+        .iter()
+        .any(|p| issuer.starts_with(p));
+    if loopback_http {
+        // Development on this machine only: nothing crosses a network.
         Names {
             refresh: "signet-refresh",
             csrf: "signet-csrf",
             secure: false,
+        }
+    } else {
+        Names {
+            refresh: "__Host-signet-refresh",
+            csrf: "__Host-signet-csrf",
+            secure: true,
         }
     }
 }

@@ -234,3 +234,27 @@ fn metrics_count_grants_failures_and_responses() {
         );
     }
 }
+
+#[test]
+fn login_attempts_are_rate_limited_per_address_too() {
+    let (d, _) = seeded();
+    let issuer = Issuer::start(d.path(), |c| c.login_attempts_per_address = 4);
+    let url = issuer.url("/oauth2/token");
+    let statuses: Vec<u16> = (0..6)
+        .map(|i| {
+            let user = format!("user-{i}");
+            post(
+                &url,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", "web"),
+                    ("username", &user),
+                    ("password", "wrong password"),
+                ],
+                None,
+            )
+            .0
+        })
+        .collect();
+    assert_eq!(statuses, [400, 400, 400, 400, 429, 429]);
+}

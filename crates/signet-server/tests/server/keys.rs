@@ -148,3 +148,33 @@ fn the_openapi_document_lists_every_endpoint() {
     }
     assert!(doc["components"]["schemas"]["TokenResponse"].is_object());
 }
+
+#[test]
+fn eddsa_rs256_and_ps256_are_selectable_signing_algorithms() {
+    for alg in [
+        signet::Algorithm::EdDSA,
+        signet::Algorithm::RS256,
+        signet::Algorithm::PS256,
+    ] {
+        let (d, secret) = seeded();
+        let issuer = Issuer::start(d.path(), move |c| c.signing_alg = alg);
+        let token = token(&issuer, &secret);
+        assert_eq!(
+            signet::UnverifiedToken::parse(&token)
+                .unwrap()
+                .header()
+                .alg(),
+            alg
+        );
+        assert!(verify(&issuer, &token).is_ok(), "{alg}");
+    }
+    // Anything else is refused at start-up.
+    let mut c = crate::config(std::path::Path::new("unused"));
+    c.signing_alg = signet::Algorithm::HS256;
+    assert!(c.check().is_err());
+    c.signing_alg = signet::Algorithm::ES256;
+    c.access_lifetime = Duration::from_secs(7200);
+    assert!(c.check().unwrap_err().contains("over one hour"));
+    c.allow_long_lived_access_tokens = true;
+    assert!(c.check().is_ok());
+}
