@@ -1,7 +1,31 @@
-//! The Signet verifier side: a tower layer, an axum extractor and `signet proxy`.
+//! Signet's verifier side: every service checks access tokens alone, with the issuer's keys
+//! and revocations held in memory, so no request waits on a lookup.
 //!
-//! This crate is reserved for the guard. It is built by its own issue; until then it only
-//! re-exports the core library version so that the workspace layout is in place.
+//! - [`Guard`]: keys, validation rules, the revocation set and a verified-token cache.
+//! - [`GuardLayer`]: a tower layer that refuses requests without an acceptable token (401 with
+//!   an RFC 6750 challenge) and hands the verified claims to the handler.
+//! - [`Auth`]: the axum extractor for those claims, with scope and role checks (403
+//!   `insufficient_scope`).
+//!
+//! Fetching the issuer's JWKS, following its revocation feed and `signet proxy` are to come;
+//! today keys are given as a [`signet::KeySet`] and revocations through [`Guard::revoke`].
+
+mod cache;
+mod error;
+mod extract;
+mod guard;
+mod layer;
+mod revocation;
+
+pub use cache::DEFAULT_CAPACITY;
+pub use error::Refusal;
+pub use extract::Auth;
+pub use guard::{Guard, GuardBuilder};
+pub use layer::{GuardLayer, GuardService};
+pub use revocation::RevocationSet;
+
+/// The claims of a verified access token; the custom ones as JSON.
+pub type AccessClaims = signet::Claims<'static, serde_json::Map<String, serde_json::Value>>;
 
 /// The version of the core library this guard is built on.
 pub const CORE_VERSION: &str = signet::VERSION;
