@@ -6,7 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use signet::{KeySet, Validation};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
 use crate::cache::{DEFAULT_CAPACITY, VerifiedCache};
+use crate::remote::{self, Jwks, RemoteError};
 use crate::revocation::RevocationSet;
 use crate::{AccessClaims, Refusal};
 
@@ -26,6 +30,9 @@ pub struct Guard {
 #[derive(Debug)]
 struct Inner {
     keys: RwLock<Arc<KeySet>>,
+    jwks: Option<Arc<Jwks>>,
+    /// When the revocation feed was last heard from (Unix seconds; 0: never).
+    feed_contact: AtomicU64,
     validation: Validation,
     leeway: u64,
     revoked: RevocationSet,
@@ -118,6 +125,80 @@ impl Guard {
         Ok(claims)
     }
 
+    /// Checks a token like [`Guard::check`]; when its `kid` is unknown and the keys come from
+    /// the issuer, fetches them again first (at most once per cooldown) and checks once more.
+    pub async fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, Refusal> {
+        match self.check(token) {
+            Err(Refusal::Invalid(signet::Error::UnknownKey)) if self.inner.jwks.is_some() => {
+                if let Some(jwks) = &self.inner.jwks {
+                    jwks.refetch(self).await;
+                }
+                self.check(token)
+            }
+            other => other,
+        }
+    }
+
+    /// How many times the JWKS has been fetched (0 with static keys).
+    pub fn jwks_fetches(&self) -> u64 {
+        self.inner.jwks.as_ref().map_or(0, |j| j.fetches())
+    }
+
+    /// Notes that the revocation feed was heard from.
+    pub(crate) fn feed_contact(&self) {
+        self.inner.feed_contact.store(now(), Ordering::Relaxed);
+    }
+
+    /// How long ago the revocation feed was last heard from; `None` if never.
+    pub fn feed_age(&self) -> Option<Duration> {
+        match self.inner.feed_contact.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(Duration::from_secs(now().saturating_sub(at))),
+        }
+    }
+
+    /// A guard for the issuer at `options.issuer`: discovery finds its JWKS (fetched now, then
+    /// refreshed in the background and on unknown `kid`s) and, when client credentials are
+    /// given, its revocation feed, which is followed in the background. Requires a Tokio
+    /// runtime.
+    pub async fn from_issuer(options: IssuerOptions) -> Result<Guard, RemoteError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| RemoteError::Invalid(e.to_string()))?;
+        let found = remote::discover(&http, &options.issuer).await?;
+        let jwks = Arc::new(Jwks::new(http.clone(), found.jwks_uri, options.cooldown));
+        let keys = jwks.fetch().await?;
+        let validation = Validation::builder()
+            .issuer(options.issuer.trim_end_matches('/'))
+            .audience(options.audience.clone())
+            .required_typ("at+jwt")
+            .build();
+        let mut builder = Guard::builder(keys, validation).cache_capacity(options.cache_capacity);
+        if let Some(c) = &options.cookie {
+            builder = builder.cookie(c.clone());
+        }
+        let mut guard = builder.build();
+        if let Some(inner) = Arc::get_mut(&mut guard.inner) {
+            inner.jwks = Some(Arc::clone(&jwks));
+        }
+        tokio::spawn({
+            let guard = guard.clone();
+            async move { jwks.refresh_forever(guard, options.refresh_every).await }
+        });
+        if let (Some(feed), Some((id, secret))) = (found.revocation_feed, options.client) {
+            use base64::Engine;
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+            tokio::spawn(remote::follow_revocations(
+                guard.clone(),
+                http,
+                feed,
+                format!("Basic {basic}"),
+            ));
+        }
+        Ok(guard)
+    }
+
     fn not_revoked(&self, claims: &AccessClaims) -> Result<(), Refusal> {
         match claims.jti.as_deref() {
             Some(jti) if self.inner.revoked.contains(jti) => Err(Refusal::Revoked),
@@ -151,12 +232,49 @@ impl GuardBuilder {
         Guard {
             inner: Arc::new(Inner {
                 keys: RwLock::new(Arc::new(self.keys)),
+                jwks: None,
+                feed_contact: AtomicU64::new(0),
                 validation: self.validation,
                 leeway: self.leeway,
                 revoked: RevocationSet::default(),
                 cache: self.cache.map(VerifiedCache::new),
                 cookie: self.cookie,
             }),
+        }
+    }
+}
+
+/// How to reach an issuer, for [`Guard::from_issuer`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IssuerOptions {
+    /// The issuer URL.
+    pub issuer: String,
+    /// The audience tokens must be for.
+    pub audience: String,
+    /// Client credentials for the revocation feed; without them revocations are not followed.
+    pub client: Option<(String, String)>,
+    /// The least time between two fetches caused by unknown `kid`s (30 s).
+    pub cooldown: Duration,
+    /// How often the JWKS is fetched again anyway (5 minutes).
+    pub refresh_every: Duration,
+    /// Verified tokens remembered (10,000; 0 turns the cache off).
+    pub cache_capacity: usize,
+    /// A cookie the token may come in.
+    pub cookie: Option<String>,
+}
+
+impl IssuerOptions {
+    /// Options for `issuer` and `audience`, with the defaults above.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            client: None,
+            cooldown: Duration::from_secs(30),
+            refresh_every: Duration::from_secs(300),
+            cache_capacity: DEFAULT_CAPACITY,
+            cookie: None,
         }
     }
 }

@@ -78,16 +78,23 @@ where
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
-        let checked: Result<Arc<AccessClaims>, Refusal> = token_of(&request, self.guard.cookie())
-            .ok_or(Refusal::Missing)
-            .and_then(|t| self.guard.check(t));
-        match checked {
-            Ok(claims) => {
-                request.extensions_mut().insert(claims);
-                let future = self.inner.call(request);
-                Box::pin(future)
+        let token = token_of(&request, self.guard.cookie()).map(str::to_owned);
+        let guard = self.guard.clone();
+        // The inner service that was made ready is the one to call; a fresh clone stays behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let checked: Result<Arc<AccessClaims>, Refusal> = match token {
+                Some(t) => guard.verify(&t).await,
+                None => Err(Refusal::Missing),
+            };
+            match checked {
+                Ok(claims) => {
+                    request.extensions_mut().insert(claims);
+                    inner.call(request).await
+                }
+                Err(refusal) => Ok(refusal.into_response()),
             }
-            Err(refusal) => Box::pin(async move { Ok(refusal.into_response()) }),
-        }
+        })
     }
 }

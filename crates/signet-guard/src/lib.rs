@@ -7,21 +7,24 @@
 //! - [`Auth`]: the axum extractor for those claims, with scope and role checks (403
 //!   `insufficient_scope`).
 //!
-//! Fetching the issuer's JWKS, following its revocation feed and `signet proxy` are to come;
-//! today keys are given as a [`signet::KeySet`] and revocations through [`Guard::revoke`].
+//! [`Guard::from_issuer`] finds the issuer's keys by discovery (refreshing them, and fetching
+//! again on an unknown `kid` at most once per cooldown) and follows its revocation stream;
+//! [`Guard::builder`] takes static keys. `signet proxy` is to come.
 
 mod cache;
 mod error;
 mod extract;
 mod guard;
 mod layer;
+mod remote;
 mod revocation;
 
 pub use cache::DEFAULT_CAPACITY;
 pub use error::Refusal;
 pub use extract::Auth;
-pub use guard::{Guard, GuardBuilder};
+pub use guard::{Guard, GuardBuilder, IssuerOptions};
 pub use layer::{GuardLayer, GuardService};
+pub use remote::RemoteError;
 pub use revocation::RevocationSet;
 
 /// The claims of a verified access token; the custom ones as JSON.

@@ -1,0 +1,257 @@
+//! Keys and revocations from the issuer: OpenID / RFC 8414 discovery, a JWKS client (periodic
+//! refresh, a refetch on an unknown `kid` at most once per cooldown and shared by concurrent
+//! misses, last good keys kept while the issuer is unreachable), and a follower of the
+//! issuer's revocation stream that falls back to polling.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION};
+use serde_json::Value;
+use signet::KeySet;
+
+use crate::Guard;
+
+/// Why talking to the issuer failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteError {
+    /// The request failed or timed out.
+    #[error("cannot reach {0}")]
+    Unreachable(String),
+    /// The answer was not what the endpoint should give.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The JWKS client.
+#[derive(Debug)]
+pub(crate) struct Jwks {
+    http: reqwest::Client,
+    url: String,
+    cooldown: Duration,
+    last_fetch: Mutex<Option<Instant>>,
+    generation: AtomicU64,
+    inflight: tokio::sync::Mutex<()>,
+    fetches: AtomicU64,
+}
+
+const MAX_BODY: usize = 1 << 20;
+
+async fn get_json(
+    http: &reqwest::Client,
+    url: &str,
+    auth: Option<&str>,
+) -> Result<Value, RemoteError> {
+    let mut req = http.get(url);
+    if let Some(a) = auth {
+        req = req.header(AUTHORIZATION, a);
+    }
+    let res = req
+        .send()
+        .await
+        .map_err(|_| RemoteError::Unreachable(url.to_owned()))?;
+    if !res.status().is_success() {
+        return Err(RemoteError::Invalid(format!(
+            "{url}: HTTP {}",
+            res.status().as_u16()
+        )));
+    }
+    let body = res
+        .bytes()
+        .await
+        .map_err(|_| RemoteError::Unreachable(url.to_owned()))?;
+    if body.len() > MAX_BODY {
+        return Err(RemoteError::Invalid(format!("{url}: answer too large")));
+    }
+    serde_json::from_slice(&body).map_err(|_| RemoteError::Invalid(format!("{url}: not JSON")))
+}
+
+impl Jwks {
+    pub(crate) fn new(http: reqwest::Client, url: String, cooldown: Duration) -> Self {
+        Self {
+            http,
+            url,
+            cooldown,
+            last_fetch: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            inflight: tokio::sync::Mutex::new(()),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times the JWKS was fetched.
+    pub(crate) fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Fetches the key set now.
+    pub(crate) async fn fetch(&self) -> Result<KeySet, RemoteError> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut last) = self.last_fetch.lock() {
+            *last = Some(Instant::now());
+        }
+        let doc = get_json(&self.http, &self.url, None).await?;
+        let keys = KeySet::from_jwks_json(doc.to_string().as_bytes())
+            .map_err(|e| RemoteError::Invalid(e.to_string()))?;
+        for s in keys.skipped() {
+            tracing::warn!(index = s.index, kid = ?s.kid, reason = %s.reason, "JWKS entry skipped");
+        }
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        Ok(keys)
+    }
+
+    /// After a token named an unknown `kid`: fetches again, unless one fetch happened within
+    /// the cooldown, and once for all the requests that missed together.
+    pub(crate) async fn refetch(&self, guard: &Guard) {
+        let seen = self.generation.load(Ordering::Relaxed);
+        let _one_at_a_time = self.inflight.lock().await;
+        if self.generation.load(Ordering::Relaxed) != seen {
+            return; // another request fetched while this one waited
+        }
+        let recent = self
+            .last_fetch
+            .lock()
+            .ok()
+            .and_then(|l| *l)
+            .is_some_and(|t| t.elapsed() < self.cooldown);
+        if recent {
+            return;
+        }
+        match self.fetch().await {
+            Ok(keys) => guard.set_keys(keys),
+            Err(e) => tracing::warn!(error = %e, "JWKS refetch failed; keeping the last good keys"),
+        }
+    }
+
+    /// Refreshes the keys every `every`, keeping the last good ones on failure.
+    pub(crate) async fn refresh_forever(&self, guard: Guard, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            match self.fetch().await {
+                Ok(keys) => guard.set_keys(keys),
+                Err(e) => {
+                    tracing::warn!(error = %e, "JWKS refresh failed; keeping the last good keys")
+                }
+            }
+        }
+    }
+}
+
+/// What discovery found.
+pub(crate) struct Discovered {
+    pub(crate) jwks_uri: String,
+    pub(crate) revocation_feed: Option<String>,
+}
+
+/// OpenID Connect discovery (then RFC 8414) of `issuer`; the document must name it.
+pub(crate) async fn discover(
+    http: &reqwest::Client,
+    issuer: &str,
+) -> Result<Discovered, RemoteError> {
+    let base = issuer.trim_end_matches('/');
+    let mut last = RemoteError::Unreachable(base.to_owned());
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        match get_json(http, &format!("{base}{path}"), None).await {
+            Ok(doc) => {
+                if doc
+                    .get("issuer")
+                    .and_then(Value::as_str)
+                    .map(|s| s.trim_end_matches('/'))
+                    != Some(base)
+                {
+                    return Err(RemoteError::Invalid(format!(
+                        "{base}{path} names another issuer"
+                    )));
+                }
+                let jwks_uri = doc
+                    .get("jwks_uri")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| RemoteError::Invalid("no jwks_uri".into()))?
+                    .to_owned();
+                let revocation_feed = doc
+                    .get("revocation_feed_endpoint")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                return Ok(Discovered {
+                    jwks_uri,
+                    revocation_feed,
+                });
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn apply(guard: &Guard, event: &Value) {
+    if let (Some(jti), Some(exp)) = (
+        event.get("jti").and_then(Value::as_str),
+        event.get("exp").and_then(Value::as_u64),
+    ) {
+        guard.revoke(jti, exp);
+    }
+}
+
+/// Follows the issuer's revocation stream, resuming from the last event; while the stream is
+/// down, polls the list once a second.
+pub(crate) async fn follow_revocations(
+    guard: Guard,
+    http: reqwest::Client,
+    url: String,
+    auth: String,
+) {
+    let mut cursor: i64 = 0;
+    loop {
+        let stream = http
+            .get(&url)
+            .header(AUTHORIZATION, &auth)
+            .header(ACCEPT, "text/event-stream")
+            .header("Last-Event-ID", cursor.to_string())
+            .send()
+            .await;
+        if let Ok(mut res) = stream
+            && res.status().is_success()
+        {
+            guard.feed_contact();
+            let mut buf = String::new();
+            while let Ok(Some(chunk)) = res.chunk().await {
+                guard.feed_contact();
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let event: String = buf.drain(..end + 2).collect();
+                    let mut data = None;
+                    for line in event.lines() {
+                        if let Some(id) = line.strip_prefix("id:") {
+                            cursor = id.trim().parse().unwrap_or(cursor);
+                        } else if let Some(d) = line.strip_prefix("data:") {
+                            data = serde_json::from_str::<Value>(d.trim()).ok();
+                        }
+                    }
+                    if let Some(d) = data {
+                        apply(&guard, &d);
+                    }
+                }
+            }
+        }
+        // The stream ended or could not start: poll, then try the stream again.
+        if let Ok(page) = get_json(&http, &format!("{url}?after={cursor}"), Some(&auth)).await {
+            guard.feed_contact();
+            for e in page
+                .get("revocations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                apply(&guard, e);
+            }
+            cursor = page.get("cursor").and_then(Value::as_i64).unwrap_or(cursor);
+        }
+        guard.prune();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

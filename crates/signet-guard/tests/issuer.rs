@@ -1,0 +1,210 @@
+//! The guard against a real issuer on an ephemeral port: keys by discovery, revocations pushed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
+
+use std::time::{Duration, Instant};
+
+use signet_guard::{Guard, IssuerOptions, Refusal};
+use signet_server::{Admin, AppState, Config};
+
+const AUD: &str = "orders-api";
+
+struct Issuer {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+    secret: String,
+    dir: tempfile::TempDir,
+}
+
+fn config(dir: &std::path::Path) -> Config {
+    let mut c = Config::new();
+    c.data_dir = dir.to_path_buf();
+    c.housekeeping = Duration::from_millis(200);
+    c.jwks_max_age = Duration::from_secs(1);
+    c
+}
+
+async fn start() -> Issuer {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = Admin::open(&config(dir.path())).await.unwrap();
+    let secret = admin
+        .add_client(
+            "backend",
+            false,
+            None,
+            vec!["client_credentials".into()],
+            vec!["orders:read".into()],
+            vec![AUD.into()],
+        )
+        .await
+        .unwrap()
+        .secret
+        .unwrap()
+        .to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut c = config(dir.path());
+    c.listen = addr;
+    c.issuer = format!("http://{addr}");
+    let state = AppState::open(c).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        signet_server::serve_on(state, listener, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    Issuer {
+        base: format!("http://{addr}"),
+        stop: Some(stop),
+        task,
+        secret,
+        dir,
+    }
+}
+
+impl Issuer {
+    async fn token(&self) -> String {
+        let res = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", self.base))
+            .basic_auth("backend", Some(&self.secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn revoke(&self, token: &str) {
+        let res = reqwest::Client::new()
+            .post(format!("{}/oauth2/revoke", self.base))
+            .basic_auth("backend", Some(&self.secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+    }
+
+    async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = self.task.await;
+        self.dir
+    }
+}
+
+fn options(issuer: &Issuer) -> IssuerOptions {
+    let mut o = IssuerOptions::new(issuer.base.clone(), AUD);
+    o.client = Some(("backend".into(), issuer.secret.clone()));
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_at_the_issuer_is_refused_within_seconds() {
+    let issuer = start().await;
+    let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
+    let token = issuer.token().await;
+    assert!(guard.verify(&token).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(300)).await; // the follower connects
+    let revoked_at = Instant::now();
+    issuer.revoke(&token).await;
+    loop {
+        if matches!(guard.verify(&token).await, Err(Refusal::Revoked)) {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(5),
+            "still accepted 5 s after revocation"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("revocation lag: {:?}", revoked_at.elapsed());
+    assert!(guard.feed_age().is_some());
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_keys_are_fetched_on_an_unknown_kid_without_restarting() {
+    let issuer = start().await;
+    let mut o = options(&issuer);
+    o.cooldown = Duration::from_millis(500);
+    let guard = Guard::from_issuer(o).await.unwrap();
+    let old = issuer.token().await;
+    assert!(guard.verify(&old).await.is_ok());
+    let admin = Admin::open(&config(issuer.dir.path())).await.unwrap();
+    let new_kid = admin.rotate_key().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1800)).await; // lead time, then the issuer reloads
+    let new = issuer.token().await;
+    let header_kid = signet::UnverifiedToken::parse(&new)
+        .unwrap()
+        .header()
+        .kid()
+        .map(str::to_owned);
+    assert_eq!(header_kid.as_deref(), Some(new_kid.as_str()));
+    let before = guard.jwks_fetches();
+    assert!(
+        guard.verify(&new).await.is_ok(),
+        "the new key is fetched and used"
+    );
+    assert!(guard.jwks_fetches() <= before + 1);
+    assert!(
+        guard.verify(&old).await.is_ok(),
+        "the old key is still published"
+    );
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_keys_keep_working_while_the_issuer_is_down() {
+    let issuer = start().await;
+    let mut o = options(&issuer);
+    o.cache_capacity = 0; // every check verifies the signature
+    let guard = Guard::from_issuer(o).await.unwrap();
+    let token = issuer.token().await;
+    issuer.stop().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        assert!(guard.verify(&token).await.is_ok());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_random_kids_costs_at_most_one_fetch_per_cooldown() {
+    let issuer = start().await;
+    let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
+    let before = guard.jwks_fetches();
+    let token = issuer.token().await;
+    let body = token.split('.').nth(1).unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let guard = guard.clone();
+        let header = format!(r#"{{"alg":"ES256","typ":"at+jwt","kid":"random-{i}"}}"#);
+        let forged = format!("{}.{body}.{}", b64(header.as_bytes()), b64(&[1u8; 64]));
+        tasks.push(tokio::spawn(async move { guard.verify(&forged).await }));
+    }
+    for t in tasks {
+        assert!(matches!(
+            t.await.unwrap(),
+            Err(Refusal::Invalid(signet::Error::UnknownKey))
+        ));
+    }
+    // The default cooldown is 30 s, and the startup fetch was just now: no fetch at all.
+    assert!(
+        guard.jwks_fetches() - before <= 1,
+        "{} fetches",
+        guard.jwks_fetches() - before
+    );
+    issuer.stop().await;
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
