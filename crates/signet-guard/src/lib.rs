@@ -9,13 +9,14 @@
 //!
 //! [`Guard::from_issuer`] finds the issuer's keys by discovery (refreshing them, and fetching
 //! again on an unknown `kid` at most once per cooldown) and follows its revocation stream;
-//! [`Guard::builder`] takes static keys. `signet proxy` is to come.
+//! [`Guard::builder`] takes static keys. [`proxy::router`] is `signet proxy`: the guard in front of a service in any language.
 
 mod cache;
 mod error;
 mod extract;
 mod guard;
 mod layer;
+pub mod proxy;
 mod remote;
 mod revocation;
 

@@ -208,3 +208,145 @@ fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
+
+/// An upstream that answers with what it received: status 201, a header of its own, and a
+/// JSON body of the request's headers and body.
+async fn upstream() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::routing::any;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let app = axum::Router::new().route(
+        "/{*rest}",
+        any(move |headers: axum::http::HeaderMap, body: String| {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let seen: serde_json::Map<String, serde_json::Value> = headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_owned(),
+                            serde_json::Value::String(v.to_str().unwrap_or("").to_owned()),
+                        )
+                    })
+                    .collect();
+                (
+                    axum::http::StatusCode::CREATED,
+                    [("x-upstream", "yes")],
+                    axum::Json(serde_json::json!({"headers": seen, "body": body})),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), calls)
+}
+
+async fn proxy(guard: Guard, upstream: &str, scopes: Vec<String>) -> String {
+    let app = signet_guard::proxy::router(guard, upstream, scopes).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_passes_verified_claims_and_strips_forged_ones() {
+    let issuer = start().await;
+    let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
+    let (up, calls) = upstream().await;
+    let proxy = proxy(guard, &up, vec!["orders:read".into()]).await;
+    let token = issuer.token().await;
+    let res = reqwest::Client::new()
+        .post(format!("{proxy}/orders/7?x=1"))
+        .bearer_auth(&token)
+        .header("x-signet-sub", "admin")
+        .header("x-signet-claims", "eyJyb2xlcyI6WyJhZG1pbiJdfQ")
+        .body("a streamed body")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        201,
+        "the upstream's status comes back"
+    );
+    assert_eq!(res.headers()["x-upstream"], "yes");
+    let seen: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(seen["body"], "a streamed body");
+    let headers = &seen["headers"];
+    assert_eq!(
+        headers["x-signet-sub"], "backend",
+        "the verified subject, not the forged one"
+    );
+    assert_eq!(headers["x-signet-scope"], "orders:read");
+    assert!(
+        headers.get("authorization").is_none(),
+        "the token stays at the proxy"
+    );
+    use base64::Engine;
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(headers["x-signet-claims"].as_str().unwrap())
+        .unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&claims).unwrap();
+    assert_eq!(claims["client_id"], "backend");
+    assert!(
+        claims.get("roles").is_none(),
+        "forged claims never reach the upstream"
+    );
+
+    // Refused requests never reach the upstream.
+    let before = calls.load(std::sync::atomic::Ordering::SeqCst);
+    for auth in [None, Some("Bearer not.a.token")] {
+        let mut req = reqwest::Client::new().get(format!("{proxy}/orders"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 401);
+        assert!(res.headers().get("www-authenticate").is_some());
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), before);
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_enforces_scopes_and_revocations() {
+    let issuer = start().await;
+    let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
+    let (up, _) = upstream().await;
+    let strict = proxy(guard.clone(), &up, vec!["orders:write".into()]).await;
+    let open = proxy(guard, &up, vec![]).await;
+    let token = issuer.token().await;
+    let res = reqwest::Client::new()
+        .get(format!("{strict}/x"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let get = |url: String, token: String| async move {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(get(format!("{open}/x"), token.clone()).await, 201);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let revoked_at = Instant::now();
+    issuer.revoke(&token).await;
+    while get(format!("{open}/x"), token.clone()).await != 401 {
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(5),
+            "the proxy still accepts a revoked token"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    issuer.stop().await;
+}
