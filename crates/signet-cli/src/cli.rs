@@ -23,6 +23,8 @@ pub(crate) enum Command {
     Token(TokenCommand),
     /// Run the issuer: logins, access and refresh tokens, revocation, published keys.
     Serve(ServeArgs),
+    /// Put the token check in front of a service written in any language.
+    Proxy(ProxyArgs),
     /// Manage the issuer's users (on its data directory).
     #[command(subcommand)]
     User(UserCommand),
@@ -128,6 +130,29 @@ pub(crate) struct ServeArgs {
     /// Log format: text or json [default: text].
     #[arg(long, env = "SIGNET_LOG_FORMAT")]
     pub(crate) log_format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProxyArgs {
+    /// The issuer: keys and the revocation feed are found by discovery.
+    #[arg(long, env = "SIGNET_ISSUER_URL")]
+    pub(crate) issuer_url: String,
+    /// The audience tokens must be for.
+    #[arg(long)]
+    pub(crate) audience: String,
+    /// The service to protect, such as http://127.0.0.1:3000.
+    #[arg(long)]
+    pub(crate) upstream: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub(crate) listen: String,
+    /// A scope every request's token must have; repeat for several.
+    #[arg(long = "require-scope")]
+    pub(crate) require_scope: Vec<String>,
+    /// A confidential client of the issuer, to follow its revocation feed; its secret comes
+    /// from SIGNET_CLIENT_SECRET.
+    #[arg(long, env = "SIGNET_CLIENT_ID")]
+    pub(crate) client_id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -318,3 +318,26 @@ pub(crate) fn key_rotate(dir: &DataDir) -> Result<()> {
     )?;
     Ok(())
 }
+
+pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {
+    init_logs("text")?;
+    let listen: std::net::SocketAddr = args
+        .listen
+        .parse()
+        .map_err(|_| anyhow!("invalid listen address {:?}", args.listen))?;
+    let mut options =
+        signet_guard::IssuerOptions::new(args.issuer_url.clone(), args.audience.clone());
+    if let Some(id) = &args.client_id {
+        let secret = std::env::var("SIGNET_CLIENT_SECRET")
+            .map_err(|_| anyhow!("--client-id needs the client secret in SIGNET_CLIENT_SECRET"))?;
+        options.client = Some((id.clone(), secret));
+    }
+    runtime()?.block_on(async move {
+        let guard = signet_guard::Guard::from_issuer(options).await?;
+        let app = signet_guard::proxy::router(guard, &args.upstream, args.require_scope.clone())?;
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(addr = %listener.local_addr()?, upstream = %args.upstream, "signet proxy serving");
+        axum::serve(listener, app).with_graceful_shutdown(signet_server::shutdown_signal()).await?;
+        Ok(())
+    })
+}

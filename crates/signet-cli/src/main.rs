@@ -35,6 +35,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Key(cli::KeyCommand::Rotate(dir)) => issuer::key_rotate(&dir)?,
         Command::Key(cmd) => keys::run(cmd)?,
         Command::Serve(args) => issuer::serve(&args)?,
+        Command::Proxy(args) => issuer::proxy(&args)?,
         Command::User(cmd) => issuer::user(cmd)?,
         Command::Client(cmd) => issuer::client(cmd)?,
         Command::Token(TokenCommand::Sign(args)) => token::sign(args)?,

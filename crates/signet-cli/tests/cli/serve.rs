@@ -52,6 +52,21 @@ impl Serve {
     }
 }
 
+/// Reads a child's standard error until a line has `addr=HOST:PORT`; returns it.
+fn address_from(child: &mut Child) -> String {
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("addr=").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("no address logged")
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -219,4 +234,93 @@ fn serve_refuses_long_access_token_lifetimes_without_the_setting() {
     std::fs::write(&config, "listen = \"127.0.0.1:0\"\nbogus = 1\n").unwrap();
     let err = fails(&["serve", "--config", config.to_str().unwrap()], 1);
     assert!(err.contains("unknown field"), "{err}");
+}
+
+#[test]
+fn proxy_puts_the_check_in_front_of_any_service() {
+    let d = crate::dir();
+    let data = d.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let added = ok(&[
+        "client",
+        "add",
+        "backend",
+        "--audience",
+        "orders-api",
+        "--scope",
+        "orders:read",
+        "--data-dir",
+        data_arg,
+    ]);
+    let secret = added
+        .split("(shown once): ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let server = Serve::start(&data);
+
+    let upstream = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let upstream_addr = upstream.server_addr().to_ip().unwrap();
+    std::thread::spawn(move || {
+        for request in upstream.incoming_requests() {
+            let sub = request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("x-signet-sub"))
+                .map(|h| h.value.to_string())
+                .unwrap_or_default();
+            let _ = request.respond(tiny_http::Response::from_string(format!("hello {sub}")));
+        }
+    });
+
+    let mut proxy = Command::new(assert_cmd::cargo::cargo_bin("signet"))
+        .args([
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--audience",
+            "orders-api",
+            "--issuer-url",
+            &server.base,
+        ])
+        .args([
+            "--upstream",
+            &format!("http://{upstream_addr}"),
+            "--client-id",
+            "backend",
+        ])
+        .env("SIGNET_CLIENT_SECRET", &secret)
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = address_from(&mut proxy);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let token_url = format!("{}/oauth2/token", server.base);
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("backend:{secret}"));
+    let mut res = agent
+        .post(&token_url)
+        .header("authorization", &format!("Basic {basic}"))
+        .send_form([("grant_type", "client_credentials")])
+        .unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    let mut res = agent
+        .get(&format!("http://{addr}/hello"))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.body_mut().read_to_string().unwrap(), "hello backend");
+    let res = agent.get(&format!("http://{addr}/hello")).call().unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let _ = proxy.kill();
+    let _ = proxy.wait();
 }
