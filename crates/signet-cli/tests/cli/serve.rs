@@ -17,34 +17,15 @@ struct Serve {
 impl Serve {
     fn start(dir: &Path) -> Self {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("signet"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-                "--data-dir",
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .env_remove("SIGNET_ISSUER")
+            .env("NO_COLOR", "1")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-                    && let Some(addr) = v["fields"]["addr"].as_str()
-                {
-                    let _ = tx.send(addr.to_owned());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("signet serve did not start");
+        let addr = address_from(&mut child);
         Self {
             child,
             base: format!("http://{addr}"),
