@@ -23,6 +23,9 @@ pub enum Refusal {
     /// The token lacks a required role.
     #[error("the role {0} is required")]
     MissingRole(String),
+    /// The revocation feed has been silent too long and the policy is to refuse.
+    #[error("revocations unknown: the issuer's feed is unreachable")]
+    RevocationsStale,
 }
 
 impl Refusal {
@@ -40,6 +43,7 @@ impl Refusal {
             Self::Revoked => "revoked",
             Self::InsufficientScope(_) => "insufficient_scope",
             Self::MissingRole(_) => "missing_role",
+            Self::RevocationsStale => "revocations_stale",
         }
     }
 }
@@ -63,9 +67,12 @@ impl IntoResponse for Refusal {
                 StatusCode::FORBIDDEN,
                 "Bearer error=\"insufficient_scope\"".to_owned(),
             ),
+            Self::RevocationsStale => (StatusCode::SERVICE_UNAVAILABLE, "Bearer".to_owned()),
         };
         let code = match status {
             StatusCode::FORBIDDEN => "insufficient_scope",
+            StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
+            StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
             _ if matches!(self, Self::Missing) => "invalid_request",
             _ => "invalid_token",
         };

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::cache::{DEFAULT_CAPACITY, VerifiedCache};
+use crate::metrics::Metrics;
 use crate::remote::{self, Jwks, RemoteError};
 use crate::revocation::RevocationSet;
 use crate::{AccessClaims, Refusal};
@@ -33,6 +34,9 @@ struct Inner {
     jwks: Option<Arc<Jwks>>,
     /// When the revocation feed was last heard from (Unix seconds; 0: never).
     feed_contact: AtomicU64,
+    /// What to do when the feed has been silent longer than the bound; `None`: no feed.
+    stale: Option<(Duration, StalePolicy)>,
+    metrics: Metrics,
     validation: Validation,
     leeway: u64,
     revoked: RevocationSet,
@@ -94,6 +98,18 @@ impl Guard {
     /// Checks a token: from the cache when it has been verified before (expiry, not-before and
     /// revocation are checked again), else by full verification.
     pub fn check(&self, token: &str) -> Result<Arc<AccessClaims>, Refusal> {
+        let result = self.check_uncounted(token);
+        match &result {
+            Ok(_) => {
+                self.inner.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(r) => self.inner.metrics.refused(r.reason()),
+        }
+        result
+    }
+
+    fn check_uncounted(&self, token: &str) -> Result<Arc<AccessClaims>, Refusal> {
+        self.feed_is_fresh()?;
         let inner = &self.inner;
         let now = now();
         if let Some(cache) = &inner.cache
@@ -107,7 +123,11 @@ impl Guard {
                 return Err(Refusal::Invalid(signet::Error::Expired { ago_secs }));
             }
             self.not_revoked(&claims)?;
+            inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(claims);
+        }
+        if inner.cache.is_some() {
+            inner.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
         }
         let keys = inner
             .keys
@@ -123,6 +143,36 @@ impl Guard {
             cache.insert(token, Arc::clone(&claims), now);
         }
         Ok(claims)
+    }
+
+    /// Under the refuse policy, refuses while the revocation feed has been silent too long.
+    fn feed_is_fresh(&self) -> Result<(), Refusal> {
+        match self.inner.stale {
+            Some((bound, StalePolicy::Refuse)) if self.feed_age().is_none_or(|age| age > bound) => {
+                Err(Refusal::RevocationsStale)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The guard's metrics in the Prometheus text format: accepted and refused requests by
+    /// reason, the cache hit ratio, JWKS fetches, the revocation lag and the feed's age.
+    pub fn metrics(&self) -> String {
+        self.inner
+            .metrics
+            .render(self.jwks_fetches(), self.feed_age().map(|d| d.as_secs()))
+    }
+
+    /// Records a revocation that the issuer made at `revoked_at` (Unix seconds), for the lag.
+    pub(crate) fn revoke_with_lag(&self, jti: &str, exp: u64, revoked_at: Option<u64>) {
+        self.revoke(jti, exp);
+        if let Some(at) = revoked_at {
+            let lag_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .saturating_sub(at.saturating_mul(1000));
+            self.inner.metrics.lag(lag_ms);
+        }
     }
 
     /// Checks a token like [`Guard::check`]; when its `kid` is unknown and the keys come from
@@ -179,12 +229,18 @@ impl Guard {
             builder = builder.cookie(c.clone());
         }
         let mut guard = builder.build();
+        let follows = found.revocation_feed.is_some() && options.client.is_some();
         if let Some(inner) = Arc::get_mut(&mut guard.inner) {
             inner.jwks = Some(Arc::clone(&jwks));
+            if follows {
+                inner.stale = Some((options.max_feed_silence, options.on_stale_feed));
+                // Contact counts from the start, so that a fresh guard is not stale at once.
+                inner.feed_contact.store(now(), Ordering::Relaxed);
+            }
         }
         tokio::spawn({
             let guard = guard.clone();
-            async move { jwks.refresh_forever(guard, options.refresh_every).await }
+            async move { jwks.refresh_forever(guard, options.refresh_bounds).await }
         });
         if let (Some(feed), Some((id, secret))) = (found.revocation_feed, options.client) {
             use base64::Engine;
@@ -234,6 +290,8 @@ impl GuardBuilder {
                 keys: RwLock::new(Arc::new(self.keys)),
                 jwks: None,
                 feed_contact: AtomicU64::new(0),
+                stale: None,
+                metrics: Metrics::default(),
                 validation: self.validation,
                 leeway: self.leeway,
                 revoked: RevocationSet::default(),
@@ -256,8 +314,14 @@ pub struct IssuerOptions {
     pub client: Option<(String, String)>,
     /// The least time between two fetches caused by unknown `kid`s (30 s).
     pub cooldown: Duration,
-    /// How often the JWKS is fetched again anyway (5 minutes).
-    pub refresh_every: Duration,
+    /// How often the JWKS is fetched again anyway: the issuer's `Cache-Control: max-age`,
+    /// kept within these bounds (1 minute to 1 hour).
+    pub refresh_bounds: (Duration, Duration),
+    /// How long the revocation feed may be silent before `on_stale_feed` applies (60 s).
+    pub max_feed_silence: Duration,
+    /// Keep serving (the default; logged and in the metrics) or refuse with 503 when the
+    /// revocation feed has been silent too long.
+    pub on_stale_feed: StalePolicy,
     /// Verified tokens remembered (10,000; 0 turns the cache off).
     pub cache_capacity: usize,
     /// A cookie the token may come in.
@@ -272,9 +336,22 @@ impl IssuerOptions {
             audience: audience.into(),
             client: None,
             cooldown: Duration::from_secs(30),
-            refresh_every: Duration::from_secs(300),
+            refresh_bounds: (Duration::from_secs(60), Duration::from_secs(3600)),
+            max_feed_silence: Duration::from_secs(60),
+            on_stale_feed: StalePolicy::KeepServing,
             cache_capacity: DEFAULT_CAPACITY,
             cookie: None,
         }
     }
+}
+
+/// What a guard does while it cannot hear the issuer's revocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StalePolicy {
+    /// Keep accepting valid tokens; revocations made meanwhile are missed until the feed is
+    /// back (then applied, from the last cursor).
+    KeepServing,
+    /// Refuse every request (503) until the feed is back.
+    Refuse,
 }

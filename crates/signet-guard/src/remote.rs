@@ -35,6 +35,8 @@ pub(crate) struct Jwks {
     generation: AtomicU64,
     inflight: tokio::sync::Mutex<()>,
     fetches: AtomicU64,
+    /// The issuer's `Cache-Control: max-age` on the last fetch, in seconds.
+    max_age: AtomicU64,
 }
 
 const MAX_BODY: usize = 1 << 20;
@@ -78,6 +80,7 @@ impl Jwks {
             generation: AtomicU64::new(0),
             inflight: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
+            max_age: AtomicU64::new(0),
         }
     }
 
@@ -92,7 +95,40 @@ impl Jwks {
         if let Ok(mut last) = self.last_fetch.lock() {
             *last = Some(Instant::now());
         }
-        let doc = get_json(&self.http, &self.url, None).await?;
+        let res = self
+            .http
+            .get(&self.url)
+            .send()
+            .await
+            .map_err(|_| RemoteError::Unreachable(self.url.clone()))?;
+        if !res.status().is_success() {
+            return Err(RemoteError::Invalid(format!(
+                "{}: HTTP {}",
+                self.url,
+                res.status().as_u16()
+            )));
+        }
+        let max_age = res
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split(',')
+                    .find_map(|d| d.trim().strip_prefix("max-age=")?.parse::<u64>().ok())
+            });
+        self.max_age.store(max_age.unwrap_or(0), Ordering::Relaxed);
+        let body = res
+            .bytes()
+            .await
+            .map_err(|_| RemoteError::Unreachable(self.url.clone()))?;
+        if body.len() > MAX_BODY {
+            return Err(RemoteError::Invalid(format!(
+                "{}: answer too large",
+                self.url
+            )));
+        }
+        let doc: Value = serde_json::from_slice(&body)
+            .map_err(|_| RemoteError::Invalid(format!("{}: not JSON", self.url)))?;
         let keys = KeySet::from_jwks_json(doc.to_string().as_bytes())
             .map_err(|e| RemoteError::Invalid(e.to_string()))?;
         for s in keys.skipped() {
@@ -125,10 +161,12 @@ impl Jwks {
         }
     }
 
-    /// Refreshes the keys every `every`, keeping the last good ones on failure.
-    pub(crate) async fn refresh_forever(&self, guard: Guard, every: Duration) {
+    /// Refreshes the keys when the issuer's `max-age` says (kept within `bounds`), keeping the
+    /// last good ones on failure.
+    pub(crate) async fn refresh_forever(&self, guard: Guard, bounds: (Duration, Duration)) {
         loop {
-            tokio::time::sleep(every).await;
+            let said = Duration::from_secs(self.max_age.load(Ordering::Relaxed));
+            tokio::time::sleep(said.clamp(bounds.0, bounds.1)).await;
             match self.fetch().await {
                 Ok(keys) => guard.set_keys(keys),
                 Err(e) => {
@@ -193,7 +231,7 @@ fn apply(guard: &Guard, event: &Value) {
         event.get("jti").and_then(Value::as_str),
         event.get("exp").and_then(Value::as_u64),
     ) {
-        guard.revoke(jti, exp);
+        guard.revoke_with_lag(jti, exp, event.get("revoked_at").and_then(Value::as_u64));
     }
 }
 
@@ -239,6 +277,7 @@ pub(crate) async fn follow_revocations(
             }
         }
         // The stream ended or could not start: poll, then try the stream again.
+        tracing::warn!(feed = %url, "revocation stream down; polling");
         if let Ok(page) = get_json(&http, &format!("{url}?after={cursor}"), Some(&auth)).await {
             guard.feed_contact();
             for e in page

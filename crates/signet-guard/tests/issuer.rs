@@ -350,3 +350,42 @@ async fn the_proxy_enforces_scopes_and_revocations() {
     }
     issuer.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_the_refuse_policy_for_a_silent_feed() {
+    let issuer = start().await;
+    let mut o = options(&issuer);
+    o.max_feed_silence = Duration::from_secs(1);
+    o.on_stale_feed = signet_guard::StalePolicy::Refuse;
+    let guard = Guard::from_issuer(o).await.unwrap();
+    let token = issuer.token().await;
+    assert!(guard.verify(&token).await.is_ok());
+    assert!(guard.verify(&token).await.is_ok());
+    assert!(guard.verify("a.b.c").await.is_err());
+    issuer.revoke(&token).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(matches!(guard.verify(&token).await, Err(Refusal::Revoked)));
+    let text = guard.metrics();
+    for line in [
+        "signet_guard_accepted_total 2",
+        "signet_guard_refused_total{reason=\"revoked\"} 1",
+        "signet_guard_jwks_fetches_total 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
+    assert!(
+        text.contains("signet_guard_cache_hit_ratio 0.3333"),
+        "one hit, two misses: {text}"
+    );
+    assert!(
+        text.contains("signet_guard_revocation_lag_seconds{stat=\"max\"}"),
+        "{text}"
+    );
+    // The issuer goes away: after the silence bound, the refuse policy answers 503.
+    issuer.stop().await;
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    assert!(matches!(
+        guard.check(&token),
+        Err(Refusal::RevocationsStale)
+    ));
+}

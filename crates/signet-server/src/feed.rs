@@ -53,10 +53,10 @@ pub(crate) async fn revocations(
         .store
         .revocations_after(cursor, unix_now(), PAGE)
         .await?;
-    let next = page.last().map_or(cursor, |(seq, _, _)| *seq);
+    let next = page.last().map_or(cursor, |(seq, ..)| *seq);
     let entries: Vec<_> = page
         .into_iter()
-        .map(|(_, jti, exp)| json!({"jti": jti, "exp": exp}))
+        .map(|(_, jti, exp, at)| json!({"jti": jti, "exp": exp, "revoked_at": at}))
         .collect();
     Ok(Json(json!({"revocations": entries, "cursor": next})).into_response())
 }
@@ -78,16 +78,19 @@ fn events(state: AppState, cursor: i64) -> impl Stream<Item = Result<Event, Infa
                     .await
                 {
                     Ok(page) if !page.is_empty() => {
-                        cursor = page.last().map_or(cursor, |(seq, _, _)| *seq);
+                        cursor = page.last().map_or(cursor, |(seq, ..)| *seq);
                         // Popped from the end: store newest first.
                         pending = page
                             .into_iter()
                             .rev()
-                            .map(|(seq, jti, exp)| {
+                            .map(|(seq, jti, exp, at)| {
                                 Event::default()
                                     .id(seq.to_string())
                                     .event("revocation")
-                                    .data(json!({"jti": jti, "exp": exp}).to_string())
+                                    .data(
+                                        json!({"jti": jti, "exp": exp, "revoked_at": at})
+                                            .to_string(),
+                                    )
                             })
                             .collect();
                         continue;

@@ -520,9 +520,9 @@ impl Store {
         cursor: i64,
         now: i64,
         limit: i64,
-    ) -> Result<Vec<(i64, String, i64)>> {
+    ) -> Result<Vec<(i64, String, i64, i64)>> {
         let rows = query(
-            "SELECT seq, jti, exp FROM revoked_jti WHERE seq > ? AND exp > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, jti, exp, revoked_at FROM revoked_jti WHERE seq > ? AND exp > ? ORDER BY seq LIMIT ?",
         )
         .bind(cursor)
         .bind(now)
@@ -531,7 +531,14 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| (r.get("seq"), r.get("jti"), r.get("exp")))
+            .map(|r| {
+                (
+                    r.get("seq"),
+                    r.get("jti"),
+                    r.get("exp"),
+                    r.get("revoked_at"),
+                )
+            })
             .collect())
     }
 
