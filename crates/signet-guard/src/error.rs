@@ -23,6 +23,9 @@ pub enum Refusal {
     /// The token lacks a required role.
     #[error("the role {0} is required")]
     MissingRole(String),
+    /// The issuer's keys could not be refreshed for longer than allowed.
+    #[error("keys unknown: the issuer has been unreachable too long")]
+    KeysStale,
     /// The revocation feed has been silent too long and the policy is to refuse.
     #[error("revocations unknown: the issuer's feed is unreachable")]
     RevocationsStale,
@@ -44,6 +47,7 @@ impl Refusal {
             Self::InsufficientScope(_) => "insufficient_scope",
             Self::MissingRole(_) => "missing_role",
             Self::RevocationsStale => "revocations_stale",
+            Self::KeysStale => "keys_stale",
         }
     }
 }
@@ -67,7 +71,9 @@ impl IntoResponse for Refusal {
                 StatusCode::FORBIDDEN,
                 "Bearer error=\"insufficient_scope\"".to_owned(),
             ),
-            Self::RevocationsStale => (StatusCode::SERVICE_UNAVAILABLE, "Bearer".to_owned()),
+            Self::RevocationsStale | Self::KeysStale => {
+                (StatusCode::SERVICE_UNAVAILABLE, "Bearer".to_owned())
+            }
         };
         let code = match status {
             StatusCode::FORBIDDEN => "insufficient_scope",

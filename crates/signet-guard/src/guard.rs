@@ -36,6 +36,8 @@ struct Inner {
     feed_contact: AtomicU64,
     /// What to do when the feed has been silent longer than the bound; `None`: no feed.
     stale: Option<(Duration, StalePolicy)>,
+    /// How long keys fetched from the issuer stay usable while it cannot be reached.
+    max_keys_staleness: Duration,
     metrics: Metrics,
     validation: Validation,
     leeway: u64,
@@ -147,6 +149,11 @@ impl Guard {
 
     /// Under the refuse policy, refuses while the revocation feed has been silent too long.
     fn feed_is_fresh(&self) -> Result<(), Refusal> {
+        if let Some(jwks) = &self.inner.jwks
+            && now().saturating_sub(jwks.last_success()) > self.inner.max_keys_staleness.as_secs()
+        {
+            return Err(Refusal::KeysStale);
+        }
         match self.inner.stale {
             Some((bound, StalePolicy::Refuse)) if self.feed_age().is_none_or(|age| age > bound) => {
                 Err(Refusal::RevocationsStale)
@@ -232,6 +239,8 @@ impl Guard {
         let follows = found.revocation_feed.is_some() && options.client.is_some();
         if let Some(inner) = Arc::get_mut(&mut guard.inner) {
             inner.jwks = Some(Arc::clone(&jwks));
+            // Staleness must outlast the refresh period, or fresh keys would count as stale.
+            inner.max_keys_staleness = options.max_keys_staleness.max(options.refresh_bounds.1 * 2);
             if follows {
                 inner.stale = Some((options.max_feed_silence, options.on_stale_feed));
                 // Contact counts from the start, so that a fresh guard is not stale at once.
@@ -291,6 +300,7 @@ impl GuardBuilder {
                 jwks: None,
                 feed_contact: AtomicU64::new(0),
                 stale: None,
+                max_keys_staleness: Duration::MAX,
                 metrics: Metrics::default(),
                 validation: self.validation,
                 leeway: self.leeway,
@@ -317,6 +327,9 @@ pub struct IssuerOptions {
     /// How often the JWKS is fetched again anyway: the issuer's `Cache-Control: max-age`,
     /// kept within these bounds (1 minute to 1 hour).
     pub refresh_bounds: (Duration, Duration),
+    /// How long the last good keys stay in use while the issuer cannot be reached (24 hours);
+    /// after that every request is refused (503).
+    pub max_keys_staleness: Duration,
     /// How long the revocation feed may be silent before `on_stale_feed` applies (60 s).
     pub max_feed_silence: Duration,
     /// Keep serving (the default; logged and in the metrics) or refuse with 503 when the
@@ -337,6 +350,7 @@ impl IssuerOptions {
             client: None,
             cooldown: Duration::from_secs(30),
             refresh_bounds: (Duration::from_secs(60), Duration::from_secs(3600)),
+            max_keys_staleness: Duration::from_secs(86_400),
             max_feed_silence: Duration::from_secs(60),
             on_stale_feed: StalePolicy::KeepServing,
             cache_capacity: DEFAULT_CAPACITY,

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Refusal reasons counted apart; see [`Refusal::reason`](crate::Refusal::reason).
-pub(crate) const REASONS: [&str; 13] = [
+pub(crate) const REASONS: [&str; 14] = [
     "missing",
     "expired",
     "wrong_audience",
@@ -18,6 +18,7 @@ pub(crate) const REASONS: [&str; 13] = [
     "insufficient_scope",
     "missing_role",
     "revocations_stale",
+    "keys_stale",
     "other",
 ];
 

@@ -37,6 +37,8 @@ pub(crate) struct Jwks {
     fetches: AtomicU64,
     /// The issuer's `Cache-Control: max-age` on the last fetch, in seconds.
     max_age: AtomicU64,
+    /// When the keys were last fetched successfully (Unix seconds).
+    last_success: AtomicU64,
 }
 
 const MAX_BODY: usize = 1 << 20;
@@ -81,7 +83,13 @@ impl Jwks {
             inflight: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
             max_age: AtomicU64::new(0),
+            last_success: AtomicU64::new(0),
         }
+    }
+
+    /// When the keys were last fetched successfully (Unix seconds; 0: never).
+    pub(crate) fn last_success(&self) -> u64 {
+        self.last_success.load(Ordering::Relaxed)
     }
 
     /// How many times the JWKS was fetched.
@@ -135,6 +143,10 @@ impl Jwks {
             tracing::warn!(index = s.index, kid = ?s.kid, reason = %s.reason, "JWKS entry skipped");
         }
         self.generation.fetch_add(1, Ordering::Relaxed);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.last_success.store(now, Ordering::Relaxed);
         Ok(keys)
     }
 
@@ -165,7 +177,8 @@ impl Jwks {
     /// last good ones on failure.
     pub(crate) async fn refresh_forever(&self, guard: Guard, bounds: (Duration, Duration)) {
         loop {
-            let said = Duration::from_secs(self.max_age.load(Ordering::Relaxed));
+            // A little ahead of the issuer's max-age, so that the keys never go stale in between.
+            let said = Duration::from_secs(self.max_age.load(Ordering::Relaxed)).mul_f64(0.9);
             tokio::time::sleep(said.clamp(bounds.0, bounds.1)).await;
             match self.fetch().await {
                 Ok(keys) => guard.set_keys(keys),

@@ -166,6 +166,8 @@ async fn known_keys_keep_working_while_the_issuer_is_down() {
     let issuer = start().await;
     let mut o = options(&issuer);
     o.cache_capacity = 0; // every check verifies the signature
+    o.refresh_bounds = (Duration::from_millis(200), Duration::from_millis(200));
+    o.max_keys_staleness = Duration::from_millis(400);
     let guard = Guard::from_issuer(o).await.unwrap();
     let token = issuer.token().await;
     issuer.stop().await;
@@ -173,6 +175,12 @@ async fn known_keys_keep_working_while_the_issuer_is_down() {
     for _ in 0..3 {
         assert!(guard.verify(&token).await.is_ok());
     }
+    // The bound on how long the last good keys are trusted.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(matches!(
+        guard.verify(&token).await,
+        Err(Refusal::KeysStale)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
