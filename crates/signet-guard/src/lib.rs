@@ -9,7 +9,25 @@
 //!
 //! [`Guard::from_issuer`] finds the issuer's keys by discovery (refreshing them, and fetching
 //! again on an unknown `kid` at most once per cooldown) and follows its revocation stream;
-//! [`Guard::builder`] takes static keys. [`proxy::router`] is `signet proxy`: the guard in front of a service in any language.
+//! [`Guard::builder`] takes static keys. [`proxy::router`] is `signet proxy`: the guard in
+//! front of a service in any language.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use signet_guard::{Auth, Guard, GuardLayer, IssuerOptions, Refusal};
+//!
+//! async fn orders(auth: Auth) -> Result<String, Refusal> {
+//!     auth.require_scope("orders:read")?;                    // 403 insufficient_scope otherwise
+//!     Ok(format!("orders of {}", auth.subject().unwrap_or("?")))
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut options = IssuerOptions::new("https://auth.example.com", "orders-api");
+//! options.client = Some(("orders-api".into(), std::env::var("SIGNET_CLIENT_SECRET")?)); // for the feed
+//! let guard = Guard::from_issuer(options).await?;
+//! let app: Router = Router::new().route("/orders", get(orders)).layer(GuardLayer::new(guard));
+//! # let _ = app; Ok(()) }
+//! ```
 
 mod cache;
 mod error;
