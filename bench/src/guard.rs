@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use jwt_authorizer::IntoLayer;
-use signet::{Algorithm, KeySet, SigningKey, TokenBuilder, Validation};
+use signet::{Algorithm, KeySet, SigningKey, TokenBuilder};
 
 const ISS: &str = "https://issuer.bench";
 const AUD: &str = "bench-api";
@@ -136,10 +136,9 @@ async fn main() {
             .await
             .unwrap();
     let jwt_auth = serve07(axum07::Router::new().route("/", axum07::routing::get(hello)).layer(authorizer.into_layer())).await;
-    let validation = || Validation::builder().issuer(ISS).audience(AUD).required_typ("at+jwt").build();
     let keys = || KeySet::new([key.verifying_key().clone()]);
-    let cached = signet_guard::Guard::builder(keys(), validation()).build();
-    let uncached = signet_guard::Guard::builder(keys(), validation()).cache_capacity(0).build();
+    let cached = signet_guard::Guard::builder(keys(), ISS, AUD).build();
+    let uncached = signet_guard::Guard::builder(keys(), ISS, AUD).cache_capacity(0).build();
     let guard_cached = serve08(axum::Router::new().route("/", axum::routing::get(hello)).layer(signet_guard::GuardLayer::new(cached.clone()))).await;
     let guard_uncached = serve08(axum::Router::new().route("/", axum::routing::get(hello)).layer(signet_guard::GuardLayer::new(uncached))).await;
     let proxy = serve08(signet_guard::proxy::router(cached, &format!("http://{plain08}"), vec![]).unwrap()).await;

@@ -51,19 +51,28 @@ struct Inner {
 #[must_use]
 pub struct GuardBuilder {
     keys: KeySet,
-    validation: Validation,
+    issuer: String,
+    audience: String,
+    any_type: bool,
     leeway: u64,
     cache: Option<usize>,
     cookie: Option<String>,
 }
 
 impl Guard {
-    /// A guard over these keys. `validation` must name the issuer and the audience; build it
-    /// with `required_typ("at+jwt")` so that only access tokens pass (RFC 9068).
-    pub fn builder(keys: KeySet, validation: Validation) -> GuardBuilder {
+    /// A guard over these keys for tokens from `issuer` meant for `audience`. Only access
+    /// tokens (`typ: at+jwt`, RFC 9068) pass unless
+    /// [`insecure_any_token_type`](GuardBuilder::insecure_any_token_type) is called.
+    pub fn builder(
+        keys: KeySet,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> GuardBuilder {
         GuardBuilder {
             keys,
-            validation,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            any_type: false,
             leeway: 60,
             cache: Some(DEFAULT_CAPACITY),
             cookie: None,
@@ -214,7 +223,7 @@ impl Guard {
         }
     }
 
-    /// A guard for the issuer at `options.issuer`: discovery finds its JWKS (fetched now, then
+    /// A guard for the issuer at `options.issuer`: discovery (or `options.jwks_url`) finds its JWKS (fetched now, then
     /// refreshed in the background and on unknown `kid`s) and, when client credentials are
     /// given, its revocation feed, which is followed in the background. Requires a Tokio
     /// runtime.
@@ -223,15 +232,21 @@ impl Guard {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| RemoteError::Invalid(e.to_string()))?;
-        let found = remote::discover(&http, &options.issuer).await?;
+        let found = match &options.jwks_url {
+            Some(url) => remote::Discovered {
+                jwks_uri: url.clone(),
+                revocation_feed: options.revocation_feed.clone(),
+            },
+            None => remote::discover(&http, &options.issuer).await?,
+        };
         let jwks = Arc::new(Jwks::new(http.clone(), found.jwks_uri, options.cooldown));
         let keys = jwks.fetch().await?;
-        let validation = Validation::builder()
-            .issuer(options.issuer.trim_end_matches('/'))
-            .audience(options.audience.clone())
-            .required_typ("at+jwt")
-            .build();
-        let mut builder = Guard::builder(keys, validation).cache_capacity(options.cache_capacity);
+        let mut builder = Guard::builder(
+            keys,
+            options.issuer.trim_end_matches('/'),
+            options.audience.clone(),
+        )
+        .cache_capacity(options.cache_capacity);
         if let Some(c) = &options.cookie {
             builder = builder.cookie(c.clone());
         }
@@ -273,10 +288,16 @@ impl Guard {
 }
 
 impl GuardBuilder {
-    /// The clock-skew tolerance used when a cached token's expiry is checked again; use the
-    /// same as the validation's (60 s by default).
-    pub fn leeway_secs(mut self, secs: u64) -> Self {
-        self.leeway = secs;
+    /// The clock-skew tolerance for `exp`, `nbf` and `iat` (60 s by default).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway.as_secs();
+        self
+    }
+
+    /// **Insecure**: accept any JWT the issuer signed for the audience, not only access tokens;
+    /// an ID token would then open the service.
+    pub fn insecure_any_token_type(mut self) -> Self {
+        self.any_type = true;
         self
     }
 
@@ -294,6 +315,14 @@ impl GuardBuilder {
 
     /// The guard.
     pub fn build(self) -> Guard {
+        let mut rules = Validation::builder()
+            .issuer(self.issuer)
+            .audience(self.audience)
+            .leeway(Duration::from_secs(self.leeway));
+        if !self.any_type {
+            rules = rules.required_typ("at+jwt");
+        }
+        let validation = rules.build();
         Guard {
             inner: Arc::new(Inner {
                 keys: RwLock::new(Arc::new(self.keys)),
@@ -302,7 +331,7 @@ impl GuardBuilder {
                 stale: None,
                 max_keys_staleness: Duration::MAX,
                 metrics: Metrics::default(),
-                validation: self.validation,
+                validation,
                 leeway: self.leeway,
                 revoked: RevocationSet::default(),
                 cache: self.cache.map(VerifiedCache::new),
@@ -320,6 +349,10 @@ pub struct IssuerOptions {
     pub issuer: String,
     /// The audience tokens must be for.
     pub audience: String,
+    /// The JWKS URL, instead of discovery from the issuer URL.
+    pub jwks_url: Option<String>,
+    /// The revocation feed URL, when `jwks_url` is given (discovery finds it otherwise).
+    pub revocation_feed: Option<String>,
     /// Client credentials for the revocation feed; without them revocations are not followed.
     pub client: Option<(String, String)>,
     /// The least time between two fetches caused by unknown `kid`s (30 s).
@@ -347,6 +380,8 @@ impl IssuerOptions {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
+            jwks_url: None,
+            revocation_feed: None,
             client: None,
             cooldown: Duration::from_secs(30),
             refresh_bounds: (Duration::from_secs(60), Duration::from_secs(3600)),

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
-use signet::{Algorithm, KeySet, SigningKey, TokenBuilder, Validation};
+use signet::{Algorithm, KeySet, SigningKey, TokenBuilder};
 use signet_guard::{Auth, Guard, GuardLayer, Refusal};
 use tower::ServiceExt;
 
@@ -16,15 +16,6 @@ const ISS: &str = "https://issuer.example";
 const AUD: &str = "orders-api";
 /// 2001-09-09: tokens issued then expired long ago.
 const LONG_AGO: signet::FixedClock = signet::FixedClock(1_000_000_000);
-
-fn validation(leeway: Duration) -> Validation {
-    Validation::builder()
-        .issuer(ISS)
-        .audience(AUD)
-        .required_typ("at+jwt")
-        .leeway(leeway)
-        .build()
-}
 
 async fn orders(auth: Auth) -> Result<String, Refusal> {
     auth.require_scope("orders:read")?;
@@ -38,11 +29,7 @@ fn app(guard: Guard) -> Router {
 }
 
 fn guard_for(key: &SigningKey) -> Guard {
-    Guard::builder(
-        KeySet::new([key.verifying_key().clone()]),
-        validation(Duration::from_secs(60)),
-    )
-    .build()
+    Guard::builder(KeySet::new([key.verifying_key().clone()]), ISS, AUD).build()
 }
 
 fn token(
@@ -215,12 +202,9 @@ async fn a_revoked_token_is_refused_even_from_the_cache() {
 #[tokio::test]
 async fn the_cache_skips_only_the_signature_and_still_checks_expiry() {
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
-    let guard = Guard::builder(
-        KeySet::new([key.verifying_key().clone()]),
-        validation(Duration::ZERO),
-    )
-    .leeway_secs(0)
-    .build();
+    let guard = Guard::builder(KeySet::new([key.verifying_key().clone()]), ISS, AUD)
+        .leeway(Duration::ZERO)
+        .build();
     let app = app(guard.clone());
     let t = token(&key, |b| b.expires_in(Duration::from_secs(1)));
     assert_eq!(
@@ -238,7 +222,8 @@ async fn the_cache_skips_only_the_signature_and_still_checks_expiry() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.contains("expired"), "{challenge}");
     // Without the cache the same token would need the keys.
-    let uncached = Guard::builder(KeySet::default(), validation(Duration::ZERO))
+    let uncached = Guard::builder(KeySet::default(), ISS, AUD)
+        .leeway(Duration::ZERO)
         .cache_capacity(0)
         .build();
     assert!(matches!(
@@ -250,12 +235,9 @@ async fn the_cache_skips_only_the_signature_and_still_checks_expiry() {
 #[tokio::test]
 async fn a_token_may_come_in_the_configured_cookie() {
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
-    let guard = Guard::builder(
-        KeySet::new([key.verifying_key().clone()]),
-        validation(Duration::from_secs(60)),
-    )
-    .cookie("access")
-    .build();
+    let guard = Guard::builder(KeySet::new([key.verifying_key().clone()]), ISS, AUD)
+        .cookie("access")
+        .build();
     let with_cookie = app(guard);
     let req = Request::get("/orders")
         .header(
