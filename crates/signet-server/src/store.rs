@@ -100,6 +100,14 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
+/// A unique-key violation as a clear message; any other database error as it is.
+fn already(e: sqlx::Error, message: impl FnOnce() -> String) -> anyhow::Error {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => anyhow::anyhow!(message()),
+        other => other.into(),
+    }
+}
+
 fn json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
@@ -150,10 +158,7 @@ impl Store {
             .bind(now)
             .execute(&self.pool)
             .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => anyhow::anyhow!("user {} already exists", user.name),
-                other => other.into(),
-            })?;
+            .map_err(|e| already(e, || format!("user {} already exists", user.name)))?;
         Ok(())
     }
 
@@ -230,10 +235,7 @@ impl Store {
             .bind(now)
             .execute(&self.pool)
             .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => anyhow::anyhow!("client {} already exists", client.id),
-                other => other.into(),
-            })?;
+            .map_err(|e| already(e, || format!("client {} already exists", client.id)))?;
         Ok(())
     }
 

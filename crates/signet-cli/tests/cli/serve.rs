@@ -115,6 +115,25 @@ fn serve_issue_verify_refresh_revoke_with_the_binary() {
     ]);
     assert!(added.contains("client secret (shown once): "), "{added}");
     assert!(ok(&["user", "list", "--data-dir", data_arg]).starts_with("alice\t"));
+    let again = signet()
+        .args([
+            "user",
+            "add",
+            "alice",
+            "--password-stdin",
+            "--data-dir",
+            data_arg,
+        ])
+        .write_stdin("another password\n")
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("user alice already exists"));
+    let err = fails(
+        &["client", "add", "web", "--public", "--data-dir", data_arg],
+        1,
+    );
+    assert!(err.contains("client web already exists"), "{err}");
     // Passwords are never arguments.
     let err = fails(
         &["user", "add", "bob", "--data-dir", data_arg, "hunter22"],
