@@ -363,7 +363,8 @@ pub struct IssuerOptions {
     /// How long the last good keys stay in use while the issuer cannot be reached (24 hours);
     /// after that every request is refused (503).
     pub max_keys_staleness: Duration,
-    /// How long the revocation feed may be silent before `on_stale_feed` applies (60 s).
+    /// How long the revocation feed may be silent before `on_stale_feed` applies (60 s). The
+    /// issuer's stream sends a keep-alive every 5 s, so this must be longer than that.
     pub max_feed_silence: Duration,
     /// Keep serving (the default; logged and in the metrics) or refuse with 503 when the
     /// revocation feed has been silent too long.

@@ -46,7 +46,7 @@ pub(crate) async fn revocations(
         .is_some_and(|v| v.contains("text/event-stream"));
     if wants_stream {
         return Ok(Sse::new(events(state, cursor))
-            .keep_alive(KeepAlive::default())
+            .keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
             .into_response());
     }
     let page = state
