@@ -281,9 +281,8 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
             writeln!(stdout, "{}", pretty(&serde_json::json!({ "keys": keys }))?)
                 .context("cannot write")
         }
-        KeyCommand::List(_) | KeyCommand::Rotate(_) => {
-            bail!("the issuer's key commands run elsewhere")
-        }
+        KeyCommand::List(dir) => crate::issuer::key_list(&dir),
+        KeyCommand::Rotate(dir) => crate::issuer::key_rotate(&dir),
         KeyCommand::Thumbprint(input) => {
             let key = public_key(&input.file, parse_alg(input.alg.as_deref())?)?;
             writeln!(stdout, "{}", key.thumbprint()?).context("cannot write")

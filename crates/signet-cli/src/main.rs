@@ -31,8 +31,6 @@ impl std::error::Error for Usage {}
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Key(cli::KeyCommand::List(dir)) => issuer::key_list(&dir)?,
-        Command::Key(cli::KeyCommand::Rotate(dir)) => issuer::key_rotate(&dir)?,
         Command::Key(cmd) => keys::run(cmd)?,
         Command::Serve(args) => issuer::serve(&args)?,
         Command::Proxy(args) => issuer::proxy(&args)?,

@@ -129,6 +129,21 @@ impl AppState {
             .with_state(self.clone())
     }
 
+    /// Ends a login: its refresh tokens stop working, its live access tokens are denied, and
+    /// the revocation streams are woken to push the denials.
+    pub(crate) async fn end_login(&self, family_id: &str, now: i64) -> Result<()> {
+        self.store.revoke_family(family_id, now).await?;
+        self.revoked.notify_waiters();
+        Ok(())
+    }
+
+    /// Denies one access token's `jti` until `exp`, and wakes the revocation streams.
+    pub(crate) async fn deny(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
+        self.store.revoke_jti(jti, exp, now).await?;
+        self.revoked.notify_waiters();
+        Ok(())
+    }
+
     /// Reloads keys (rotating on schedule) and prunes expired state, forever.
     pub async fn housekeeping(self) {
         let mut tick = tokio::time::interval(self.config.housekeeping);

@@ -321,8 +321,7 @@ pub(crate) async fn rotate(
             // A rotated token came back: whoever holds the family's tokens, one copy leaked.
             tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
             inc(&state.metrics.reuse_detections);
-            state.store.revoke_family(&family_id, now).await?;
-            state.revoked.notify_waiters();
+            state.end_login(&family_id, now).await?;
             return Err(ApiError::InvalidGrant("the refresh token is invalid"));
         }
         RefreshUse::Invalid => return Err(ApiError::InvalidGrant("the refresh token is invalid")),
@@ -339,8 +338,7 @@ pub(crate) async fn rotate(
         {
             Some(user) => Some(user),
             None => {
-                state.store.revoke_family(&family.id, now).await?;
-                state.revoked.notify_waiters();
+                state.end_login(&family.id, now).await?;
                 return Err(ApiError::InvalidGrant("the refresh token is invalid"));
             }
         },
@@ -437,18 +435,15 @@ pub(crate) async fn revoke(
         .await?
     {
         if family.client_id == client.id {
-            state.store.revoke_family(&family.id, now).await?;
-            state.revoked.notify_waiters();
+            state.end_login(&family.id, now).await?;
         }
     } else if let Some(claims) = own_access_token(&state, token).await
         && claims.custom.get("client_id").and_then(Value::as_str) == Some(client.id.as_str())
         && let (Some(jti), Some(exp)) = (claims.jti.as_deref(), claims.exp)
     {
         state
-            .store
-            .revoke_jti(jti, i64::try_from(exp.as_secs()).unwrap_or(i64::MAX), now)
+            .deny(jti, i64::try_from(exp.as_secs()).unwrap_or(i64::MAX), now)
             .await?;
-        state.revoked.notify_waiters();
     }
     inc(&state.metrics.revocations);
     Ok(StatusCode::OK.into_response())

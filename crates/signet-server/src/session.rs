@@ -254,8 +254,7 @@ pub(crate) async fn logout(
             .refresh_family(&oauth::refresh_hash(&presented), now)
             .await?
     {
-        state.store.revoke_family(&family.id, now).await?;
-        state.revoked.notify_waiters();
+        state.end_login(&family.id, now).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
