@@ -172,7 +172,7 @@ fn report(title: &str, baseline: &str, rows: &[Row]) {
         } else {
             format!("{:.0} ns", r.ns)
         };
-        println!("| {} | {time} | {:.2}x |", r.name, r.ratio);
+        println!("| {} | {time} | {:.3}x |", r.name, r.ratio);
     }
 }
 

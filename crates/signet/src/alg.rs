@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use aws_lc_rs::{hmac, signature};
+use aws_lc_rs::{digest, hmac, signature};
 
 /// A JWS signature algorithm (RFC 7518 §3, RFC 8037, RFC 8812).
 ///
@@ -164,6 +164,18 @@ impl Algorithm {
             Self::HS384 => Some(hmac::HMAC_SHA384),
             Self::HS512 => Some(hmac::HMAC_SHA512),
             _ => None,
+        }
+    }
+
+    /// The hash an RSA or ECDSA signature is computed over. Verification hashes the signing
+    /// input once itself and hands aws-lc the digest, which skips a streaming digest context
+    /// per call. EdDSA hashes inside the primitive and has none.
+    pub(crate) fn prehash(self) -> Option<&'static digest::Algorithm> {
+        match self {
+            Self::RS256 | Self::PS256 | Self::ES256 | Self::ES256K => Some(&digest::SHA256),
+            Self::RS384 | Self::PS384 | Self::ES384 => Some(&digest::SHA384),
+            Self::RS512 | Self::PS512 | Self::ES512 => Some(&digest::SHA512),
+            Self::HS256 | Self::HS384 | Self::HS512 | Self::EdDSA => None,
         }
     }
 

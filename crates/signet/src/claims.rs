@@ -237,16 +237,22 @@ pub(crate) fn parse<'a, C: Deserialize<'a>>(
         found: &mut found,
         _c: PhantomData,
     };
-    let claims = seed
-        .deserialize(&mut de)
-        .and_then(|c| de.end().map(|()| c))
-        .map_err(|e| claim_error(&e))?;
+    // Plain matches rather than Result combinators: the claims are a few hundred bytes and
+    // each combinator would copy them once more.
+    let claims = match seed.deserialize(&mut de) {
+        Ok(claims) => claims,
+        Err(e) => return Err(claim_error(&e)),
+    };
+    if let Err(e) = de.end() {
+        return Err(claim_error(&e));
+    }
     if let Some(i) = found.iter().position(|f| !f) {
         return Err(Error::MissingClaim(required[i].clone()));
     }
     Ok(claims)
 }
 
+#[cold]
 fn claim_error(e: &serde_json::Error) -> Error {
     let msg = e.to_string();
     if msg.starts_with(DUPLICATE) {

@@ -35,10 +35,11 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
 /// How many names are kept inline before spilling to the heap.
 const INLINE: usize = 16;
 
-/// The member names of one JSON object seen so far. The first few are kept on the stack, so
-/// a typical token's claims cost no allocation here.
+/// The member names of one JSON object seen so far. Up to [`INLINE`] names without escapes are
+/// kept on the stack as borrowed slices, so a typical token's claims cost no allocation here;
+/// a name with escapes, or one name too many, moves the record into a set.
 pub(crate) struct SeenNames<'de> {
-    inline: [Option<Cow<'de, str>>; INLINE],
+    inline: [&'de str; INLINE],
     len: usize,
     spilled: Option<HashSet<Cow<'de, str>>>,
 }
@@ -49,7 +50,7 @@ pub(crate) const DUPLICATE: &str = "duplicate member name";
 impl<'de> SeenNames<'de> {
     pub(crate) fn new() -> Self {
         Self {
-            inline: [const { None }; INLINE],
+            inline: [""; INLINE],
             len: 0,
             spilled: None,
         }
@@ -58,18 +59,23 @@ impl<'de> SeenNames<'de> {
     /// Records `name`, failing if it was seen before.
     #[allow(clippy::ptr_arg)] // the `Cow` itself is kept, borrowed or owned as it came
     pub(crate) fn insert<E: de::Error>(&mut self, name: &Cow<'de, str>) -> Result<(), E> {
-        let fresh = if let Some(set) = &mut self.spilled {
-            set.insert(name.clone())
-        } else if self.len < INLINE {
-            let fresh = !self.inline[..self.len].iter().flatten().any(|n| n == name);
-            self.inline[self.len] = Some(name.clone());
-            self.len += 1;
-            fresh
-        } else {
-            let mut set: HashSet<_> = self.inline.iter_mut().filter_map(Option::take).collect();
-            let fresh = set.insert(name.clone());
-            self.spilled = Some(set);
-            fresh
+        let fresh = match (&mut self.spilled, name) {
+            (None, Cow::Borrowed(n)) if self.len < INLINE => {
+                let fresh = !self.inline[..self.len].contains(n);
+                self.inline[self.len] = n;
+                self.len += 1;
+                fresh
+            }
+            (None, _) => {
+                let mut set: HashSet<Cow<'de, str>> = self.inline[..self.len]
+                    .iter()
+                    .map(|n| Cow::Borrowed(*n))
+                    .collect();
+                let fresh = set.insert(name.clone());
+                self.spilled = Some(set);
+                fresh
+            }
+            (Some(set), _) => set.insert(name.clone()),
         };
         if fresh {
             Ok(())

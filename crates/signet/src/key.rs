@@ -12,7 +12,7 @@ use aws_lc_rs::rsa::{KeyPairComponents, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{
     self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, ParsedPublicKey, RsaKeyPair,
 };
-use aws_lc_rs::{hmac, rand};
+use aws_lc_rs::{digest, hmac, rand};
 use pkcs1::der::Decode;
 
 use crate::alg::KeyFamily;
@@ -464,7 +464,10 @@ impl VerifyingKey {
                     // Only the fixed-size JOSE form (R || S) is a valid ECDSA signature here.
                     return Err(Error::InvalidSignature);
                 }
-                key.verify_sig(message, sig)
+                match self.alg.prehash() {
+                    Some(hash) => key.verify_digest_sig(&digest::digest(hash, message), sig),
+                    None => key.verify_sig(message, sig),
+                }
             }
         }
         .map_err(|_| Error::InvalidSignature)

@@ -293,6 +293,16 @@ fn duplicate_claims_and_duplicate_header_members_are_refused() {
         payload(r#""role":"user","role":"admin""#),
         // An escaped name is the same name.
         payload(&format!(r#""\u0065xp":{exp}"#)),
+        payload(r#""role":"user","\u0072ole":"admin""#),
+        payload(r#""\u0072ole":"user","role":"admin""#),
+        // Past the names kept inline, the record still refuses a repeat.
+        payload(&format!(
+            "{},\"c0\":\"again\"",
+            (0..20)
+                .map(|i| format!("\"c{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        )),
     ] {
         let t = forge(k, r#"{"alg":"HS256"}"#, &body);
         assert_eq!(
