@@ -115,6 +115,18 @@ impl Algorithm {
         Self::ALL.into_iter().find(|a| a.name() == name)
     }
 
+    /// Looks up the `alg` member of a JWK: a registered name, or `ES521`, a misspelling of
+    /// `ES512` that some issuers have published in their key sets and that other JOSE
+    /// libraries read as `ES512`. The key is still pinned to `ES512` and its curve must be
+    /// P-521. A token header is never read this way: there only [`Algorithm::from_name`]
+    /// applies.
+    pub(crate) fn from_jwk_name(name: &str) -> Option<Self> {
+        match name {
+            "ES521" => Some(Self::ES512),
+            _ => Self::from_name(name),
+        }
+    }
+
     /// The key family this algorithm signs with.
     pub const fn family(self) -> KeyFamily {
         match self {

@@ -167,7 +167,7 @@ fn jwk_algorithm(
     }
     let named = match jwk.alg.as_deref() {
         Some(name) => Some(
-            Algorithm::from_name(name)
+            Algorithm::from_jwk_name(name)
                 .ok_or_else(|| KeyError::Algorithm(name.chars().take(32).collect()))?,
         ),
         None => None,

@@ -1,6 +1,6 @@
 //! Key loading, export, size limits and secret hygiene.
 
-use signet::{Algorithm, Jwk, KeyError, KeySet, SigningKey, VerifyingKey};
+use signet::{Algorithm, Jwk, KeyError, KeySet, SigningKey, UnverifiedToken, VerifyingKey};
 
 use crate::{key, token, validation};
 
@@ -107,6 +107,34 @@ fn key_of_the_wrong_type_for_the_algorithm_is_refused() {
         VerifyingKey::from_pem("not pem", Algorithm::RS256),
         Err(KeyError::Parse(_))
     ));
+}
+
+#[test]
+fn es521_misspelling_pins_es512_in_a_jwk_and_is_never_a_header_alg() {
+    let signer = key(Algorithm::ES512);
+    let mut jwk = signer.public_jwk().unwrap();
+    jwk.alg = Some("ES521".into());
+    let vk = VerifyingKey::from_jwk(&jwk).unwrap();
+    assert_eq!(vk.alg(), Algorithm::ES512);
+    let claims = signet::Claims::<()>::default();
+    let t = signer.sign(&claims).unwrap();
+    assert!(UnverifiedToken::parse(&t).unwrap().verify_jws(&vk).is_ok());
+
+    // The alias cannot move a key to another curve: a P-256 key that says ES521 is refused.
+    let mut p256 = key(Algorithm::ES256).public_jwk().unwrap();
+    p256.alg = Some("ES521".into());
+    assert!(matches!(
+        VerifyingKey::from_jwk(&p256),
+        Err(KeyError::WrongAlgorithm(Algorithm::ES512))
+    ));
+
+    // A token that names ES521 in its header names no algorithm.
+    let rest = &t[t.find('.').unwrap()..];
+    let forged = format!("{}{rest}", crate::b64(br#"{"alg":"ES521"}"#));
+    assert_eq!(
+        UnverifiedToken::parse(&forged).unwrap_err(),
+        signet::Error::UnsupportedAlgorithm
+    );
 }
 
 #[test]
