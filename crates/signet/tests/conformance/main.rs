@@ -1,6 +1,6 @@
 //! Conformance: public test vectors run through Signet's own API.
 //!
-//! The vectors live in `../shared/vectors/` beside the project (see its README for provenance).
+//! The vectors live in `../shared/vectors/` beside the project, or where `SIGNET_VECTORS` says.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
@@ -9,16 +9,10 @@ mod rfc;
 mod wycheproof_jose;
 mod wycheproof_primitives;
 
-use std::path::PathBuf;
+#[path = "../common/vectors.rs"]
+mod vectors;
 
-/// Reads a vector file as JSON.
-fn vector(path: &str) -> serde_json::Value {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors")
-        .join(path);
-    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
-    serde_json::from_str(&text).unwrap()
-}
+use vectors::vector;
 
 /// A JSON value as a parsed JWK.
 fn jwk(v: &serde_json::Value) -> signet::Jwk {

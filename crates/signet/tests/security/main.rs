@@ -7,24 +7,19 @@ mod attacks;
 mod keys;
 mod properties;
 mod validation;
+#[path = "../common/vectors.rs"]
+mod vectors;
 
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
 use signet::{Algorithm, FixedClock, SigningKey, TokenBuilder, Validation};
+pub(crate) use vectors::vector;
 
 /// The instant every test's clock is stopped at: 2026-01-01T00:00:00Z.
 pub(crate) const NOW: u64 = 1_767_225_600;
 pub(crate) const ISS: &str = "https://issuer.example";
 pub(crate) const AUD: &str = "api";
-
-/// Reads a file of `../shared/vectors/` as JSON.
-pub(crate) fn vector(path: &str) -> serde_json::Value {
-    let full = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors")
-        .join(path);
-    serde_json::from_str(&std::fs::read_to_string(full).unwrap()).unwrap()
-}
 
 pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
