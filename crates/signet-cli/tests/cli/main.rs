@@ -87,8 +87,13 @@ pub(crate) fn verify_args<'a>(
     args
 }
 
-/// A token for `ISS` and `AUD` signed by `key`.
+/// A token for `ISS` and `AUD` about `alice`, signed by `key`.
 pub(crate) fn sign(key: &Path, extra: &[&str]) -> String {
+    sign_as(key, "alice", extra)
+}
+
+/// A token for `ISS` and `AUD` about `sub`, signed by `key`.
+pub(crate) fn sign_as(key: &Path, sub: &str, extra: &[&str]) -> String {
     let mut args = vec![
         "token",
         "sign",
@@ -99,7 +104,7 @@ pub(crate) fn sign(key: &Path, extra: &[&str]) -> String {
         "--aud",
         AUD,
         "--sub",
-        "alice",
+        sub,
     ];
     args.extend_from_slice(extra);
     ok(&args).trim().to_owned()
