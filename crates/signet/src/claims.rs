@@ -13,7 +13,9 @@ use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
 use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
+use serde::ser::SerializeMap;
 
+use crate::flatten::{Flatten, REGISTERED};
 use crate::json::{CowStr, DUPLICATE, SeenNames};
 use crate::{Error, Malformed};
 
@@ -159,32 +161,50 @@ impl<'de> Deserialize<'de> for Audience<'de> {
 ///
 /// Members of the payload other than the registered ones are given to `C`; use `()` when
 /// there are none to read. `C` must not itself hold registered claim names.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Claims<'a, C = ()> {
     /// Issuer.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<Cow<'a, str>>,
     /// Subject.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<Cow<'a, str>>,
     /// Audience.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience<'a>>,
     /// Expiration time.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<NumericDate>,
     /// Not before.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nbf: Option<NumericDate>,
     /// Issued at.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<NumericDate>,
     /// JWT id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<Cow<'a, str>>,
     /// The caller's own claims.
-    #[serde(flatten)]
     pub custom: C,
+}
+
+impl<C: Serialize> Serialize for Claims<'_, C> {
+    /// One JSON object: the registered claims that are set, then the caller's own members.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        if let Some(v) = &self.iss {
+            map.serialize_entry("iss", v)?;
+        }
+        if let Some(v) = &self.sub {
+            map.serialize_entry("sub", v)?;
+        }
+        if let Some(v) = &self.aud {
+            map.serialize_entry("aud", v)?;
+        }
+        for (name, date) in [("exp", self.exp), ("nbf", self.nbf), ("iat", self.iat)] {
+            if let Some(v) = date {
+                map.serialize_entry(name, &v)?;
+            }
+        }
+        if let Some(v) = &self.jti {
+            map.serialize_entry("jti", v)?;
+        }
+        self.custom.serialize(Flatten(&mut map))?;
+        map.end()
+    }
 }
 
 impl<C: Default> Default for Claims<'_, C> {
@@ -258,7 +278,7 @@ fn claim_error(e: &serde_json::Error) -> Error {
     if msg.starts_with(DUPLICATE) {
         return Malformed::DuplicateMember.into();
     }
-    for name in ["exp", "nbf", "iat", "iss", "sub", "aud", "jti"] {
+    for name in REGISTERED {
         if msg.starts_with(name) && msg[name.len()..].starts_with(':') {
             return Error::InvalidClaim(name);
         }

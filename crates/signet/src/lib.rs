@@ -15,6 +15,7 @@ mod b64;
 mod claims;
 pub mod dangerous;
 mod error;
+mod flatten;
 mod header;
 mod json;
 mod jwk;

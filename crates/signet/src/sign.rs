@@ -77,14 +77,11 @@ impl<'k> Signer<'k> {
             // A buffer kept per thread: serializing costs no allocation once it has grown.
             let mut payload = buf.take();
             payload.clear();
+            // `Claims` always serializes as one JSON object; the caller's members are checked
+            // on the way (see `flatten`).
             let result = serde_json::to_writer(&mut payload, claims)
                 .map_err(|e| SignError::Claims(e.to_string()))
-                .and_then(|()| match payload.first() {
-                    Some(b'{') => self.sign_payload(&payload),
-                    _ => Err(SignError::Claims(
-                        "claims must serialize to a JSON object".into(),
-                    )),
-                });
+                .and_then(|()| self.sign_payload(&payload));
             if payload.capacity() <= MAX_KEPT_BUFFER {
                 buf.set(payload);
             }

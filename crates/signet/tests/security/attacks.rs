@@ -324,6 +324,64 @@ fn duplicate_claims_and_duplicate_header_members_are_refused() {
 }
 
 #[test]
+fn custom_claims_smuggling_a_second_registered_claim_are_refused_when_signing() {
+    use std::collections::BTreeMap;
+
+    #[derive(serde::Serialize)]
+    struct Sneaky {
+        role: &'static str,
+        exp: u64,
+    }
+    let k = key(Algorithm::HS256);
+    let mut claims = signet::Claims::with_custom(Sneaky {
+        role: "admin",
+        exp: u64::MAX,
+    });
+    claims.exp = signet::NumericDate::from_secs(crate::NOW + 60);
+    let err = k.sign(&claims).unwrap_err();
+    assert!(
+        matches!(&err, signet::SignError::Claims(m) if m.contains("`exp` is a registered claim")),
+        "{err}"
+    );
+
+    let map: BTreeMap<&str, &str> = [("role", "user"), ("iss", "https://evil.example")].into();
+    let err = k.sign(&signet::Claims::with_custom(map)).unwrap_err();
+    assert!(
+        matches!(&err, signet::SignError::Claims(m) if m.contains("`iss` is a registered claim")),
+        "{err}"
+    );
+
+    // Custom claims are members of the payload: a list or a bare string is not.
+    for err in [
+        k.sign(&signet::Claims::with_custom(vec![1, 2]))
+            .unwrap_err(),
+        k.sign(&signet::Claims::with_custom("loose")).unwrap_err(),
+        k.sign(&signet::Claims::with_custom(BTreeMap::from([(1, 2)])))
+            .unwrap_err(),
+    ] {
+        assert!(matches!(err, signet::SignError::Claims(_)), "{err}");
+    }
+
+    // Nothing, nothing optional, and a JSON object all sign, and round-trip.
+    let value = serde_json::json!({"role": "user", "tenant": {"id": 7}});
+    for token in [
+        k.sign(&signet::Claims::with_custom(())).unwrap(),
+        k.sign(&signet::Claims::with_custom(None::<BTreeMap<String, u8>>))
+            .unwrap(),
+        k.sign(&signet::Claims::with_custom(value.clone())).unwrap(),
+    ] {
+        let parsed = signet::UnverifiedToken::parse(&token).unwrap();
+        let got: serde_json::Value =
+            serde_json::from_slice(signet::dangerous::insecure_payload(&parsed).unwrap()).unwrap();
+        assert!(got.is_object());
+    }
+    let signed = k.sign(&signet::Claims::with_custom(value.clone())).unwrap();
+    let parsed = signet::UnverifiedToken::parse(&signed).unwrap();
+    let got = signet::dangerous::insecure_decode_claims::<serde_json::Value>(&parsed).unwrap();
+    assert_eq!(got.custom, value);
+}
+
+#[test]
 fn exp_as_a_string_or_out_of_range_is_refused() {
     let k = key(Algorithm::HS256);
     for (exp, claim) in [
