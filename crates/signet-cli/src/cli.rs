@@ -93,7 +93,24 @@ pub(crate) enum KeyCommand {
     /// List the issuer's signing keys and their states.
     List(DataDir),
     /// Start a rotation of the issuer's signing key.
-    Rotate(DataDir),
+    Rotate {
+        /// Make the new key sign at once (an emergency; verifiers fetch it on its unknown kid).
+        #[arg(long)]
+        now: bool,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Withdraw a signing key at once (a compromised key): it leaves the JWKS, every login
+    /// whose tokens it signed is revoked, and verifiers are told to fetch the keys again.
+    Revoke {
+        /// The key's id.
+        kid: String,
+        /// Allowed for the key that signs now; a new key then signs at once.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        dir: DataDir,
+    },
 }
 
 /// Where the issuer keeps its data.
@@ -130,6 +147,51 @@ pub(crate) struct ServeArgs {
     /// Log format: text or json [default: text].
     #[arg(long, env = "SIGNET_LOG_FORMAT")]
     pub(crate) log_format: Option<String>,
+    /// Where /metrics is served, apart from the API ("off" for nowhere) [default:
+    /// 127.0.0.1:9464; skipped with a warning if taken]. SIGNET_METRICS_TOKEN also opens
+    /// /metrics on the main listener to that bearer token.
+    #[arg(long, env = "SIGNET_METRICS_LISTEN")]
+    pub(crate) metrics_listen: Option<String>,
+    /// A proxy (CIDR) whose X-Forwarded-For / Forwarded headers name the client address;
+    /// repeat for several. Without it those headers are ignored.
+    #[arg(long = "trusted-proxy", env = "SIGNET_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub(crate) trusted_proxies: Vec<String>,
+    /// How long a just-rotated refresh token may be presented again by its client [default:
+    /// 10s; 0 turns it off].
+    #[arg(long, env = "SIGNET_REFRESH_GRACE")]
+    pub(crate) refresh_grace: Option<String>,
+    #[command(flatten)]
+    pub(crate) connections: ConnectionArgs,
+    /// Revocation streams open at once, in all [default: 1024].
+    #[arg(long, env = "SIGNET_MAX_STREAMS")]
+    pub(crate) max_streams: Option<usize>,
+    /// Revocation streams open at once per client [default: 16].
+    #[arg(long, env = "SIGNET_MAX_STREAMS_PER_CLIENT")]
+    pub(crate) max_streams_per_client: Option<usize>,
+}
+
+/// Bounds on the connections of a listener.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ConnectionArgs {
+    /// Time a client has to send a request's head, also between requests [default: 10s].
+    #[arg(long, env = "SIGNET_HEADER_READ_TIMEOUT")]
+    pub(crate) header_read_timeout: Option<String>,
+    /// Time a connection may move no byte at all before it is closed [default: 60s].
+    #[arg(long, env = "SIGNET_IDLE_TIMEOUT")]
+    pub(crate) idle_timeout: Option<String>,
+    /// Connections open at once; more are answered 503 [default: 1024].
+    #[arg(long, env = "SIGNET_MAX_CONNECTIONS")]
+    pub(crate) max_connections: Option<usize>,
+}
+
+/// What `signet proxy` does while the revocation feed is silent.
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub(crate) enum FeedDown {
+    /// Keep accepting valid tokens (logged, and shown in /metrics).
+    #[default]
+    KeepServing,
+    /// Refuse every request (503) until the feed is back.
+    Refuse,
 }
 
 #[derive(Debug, Args)]
@@ -149,10 +211,28 @@ pub(crate) struct ProxyArgs {
     /// A scope every request's token must have; repeat for several.
     #[arg(long = "require-scope")]
     pub(crate) require_scope: Vec<String>,
-    /// A confidential client of the issuer, to follow its revocation feed; its secret comes
-    /// from SIGNET_CLIENT_SECRET.
+    /// A confidential client of the issuer, to follow its revocation feed (required unless
+    /// --insecure-no-revocation); its secret comes from --client-secret-file or
+    /// SIGNET_CLIENT_SECRET.
     #[arg(long, env = "SIGNET_CLIENT_ID")]
     pub(crate) client_id: Option<String>,
+    /// A file holding the client's secret.
+    #[arg(long)]
+    pub(crate) client_secret_file: Option<PathBuf>,
+    /// INSECURE: do not follow revocations; revoked tokens pass until they expire.
+    #[arg(long, conflicts_with_all = ["client_id", "client_secret_file"])]
+    pub(crate) insecure_no_revocation: bool,
+    /// What to do while the revocation feed is silent longer than --feed-max-silence.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) on_feed_down: FeedDown,
+    /// How long the revocation feed may be silent before --on-feed-down applies.
+    #[arg(long, default_value = "60s")]
+    pub(crate) feed_max_silence: String,
+    /// Where the proxy's own /metrics is served (off by default).
+    #[arg(long)]
+    pub(crate) metrics_listen: Option<String>,
+    #[command(flatten)]
+    pub(crate) connections: ConnectionArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +293,9 @@ pub(crate) enum ClientCommand {
         /// An audience its tokens may name; the first is the default; repeat for several.
         #[arg(long = "audience")]
         audiences: Vec<String>,
+        /// A resource server: may introspect tokens meant for its audiences.
+        #[arg(long)]
+        introspect: bool,
         #[command(flatten)]
         dir: DataDir,
     },

@@ -27,6 +27,42 @@ struct FileConfig {
     jwks_max_age: Option<String>,
     login_attempts_per_user: Option<u32>,
     login_attempts_per_address: Option<u32>,
+    metrics_listen: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    refresh_grace: Option<String>,
+    header_read_timeout: Option<String>,
+    idle_timeout: Option<String>,
+    max_connections: Option<usize>,
+    max_streams: Option<usize>,
+    max_streams_per_client: Option<usize>,
+    max_concurrent_hashes: Option<usize>,
+}
+
+/// The default address of the issuer's metrics listener.
+const DEFAULT_METRICS: &str = "127.0.0.1:9464";
+
+/// Applies connection bounds given as flags over those of the file.
+fn connection_limits(
+    limits: &mut signet_server::ConnectionLimits,
+    args: &crate::cli::ConnectionArgs,
+    file: (Option<String>, Option<String>, Option<usize>),
+) -> Result<()> {
+    if let Some(d) = args.header_read_timeout.clone().or(file.0) {
+        limits.header_read_timeout = parse_duration(&d)?;
+    }
+    if let Some(d) = args.idle_timeout.clone().or(file.1) {
+        limits.idle_timeout = parse_duration(&d)?;
+    }
+    if let Some(n) = args.max_connections.or(file.2) {
+        if n == 0 {
+            bail!("--max-connections must be at least 1");
+        }
+        limits.max_connections = n;
+    }
+    if limits.header_read_timeout.is_zero() || limits.idle_timeout.is_zero() {
+        bail!("connection timeouts must be positive");
+    }
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -88,6 +124,63 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
     if let Some(n) = file.login_attempts_per_address {
         config.login_attempts_per_address = n;
     }
+    if let Some(n) = file.max_concurrent_hashes {
+        config.max_concurrent_hashes = n;
+    }
+    let proxies = if args.trusted_proxies.is_empty() {
+        file.trusted_proxies.unwrap_or_default()
+    } else {
+        args.trusted_proxies.clone()
+    };
+    config.trusted_proxies = proxies
+        .iter()
+        .map(|p| {
+            p.trim()
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| p.trim().parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow!("invalid trusted proxy {p:?} (use a CIDR such as 10.0.0.0/8)"))
+        })
+        .collect::<Result<_>>()?;
+    if let Some(d) = args.refresh_grace.clone().or(file.refresh_grace) {
+        config.refresh_grace = if d.trim() == "0" {
+            std::time::Duration::ZERO
+        } else {
+            parse_duration(&d)?
+        };
+    }
+    connection_limits(
+        &mut config.connections,
+        &args.connections,
+        (file.header_read_timeout, file.idle_timeout, file.max_connections),
+    )?;
+    if let Some(n) = args.max_streams.or(file.max_streams) {
+        config.max_streams = n;
+    }
+    if let Some(n) = args.max_streams_per_client.or(file.max_streams_per_client) {
+        config.max_streams_per_client = n;
+    }
+    config.metrics_listen = match args.metrics_listen.clone().or(file.metrics_listen) {
+        Some(v) if v == "off" => None,
+        Some(v) => Some(
+            v.parse()
+                .map_err(|_| anyhow!("invalid metrics address {v:?}"))?,
+        ),
+        // The default address is skipped, with a warning, when another process holds it.
+        None => match std::net::TcpListener::bind(DEFAULT_METRICS) {
+            Ok(probe) => {
+                drop(probe);
+                DEFAULT_METRICS.parse().ok()
+            }
+            Err(_) => {
+                eprintln!("warning: {DEFAULT_METRICS} is taken; /metrics is not served (set --metrics-listen)");
+                None
+            }
+        },
+    };
+    config.metrics_token = std::env::var("SIGNET_METRICS_TOKEN")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(signet::SecretString::new);
     config.master_key = std::env::var("SIGNET_MASTER_KEY")
         .ok()
         .filter(|v| !v.is_empty());
@@ -236,6 +329,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 grants,
                 scopes,
                 audiences,
+                introspect,
                 dir,
             } => {
                 let secret = if secret_stdin {
@@ -245,7 +339,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 };
                 let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
                 let new = admin
-                    .add_client(&id, public, secret, grants, scopes, audiences)
+                    .add_client_with(&id, public, secret, grants, scopes, audiences, introspect)
                     .await?;
                 writeln!(
                     out,
@@ -305,18 +399,55 @@ pub(crate) fn key_list(dir: &DataDir) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn key_rotate(dir: &DataDir) -> Result<()> {
+pub(crate) fn key_rotate(dir: &DataDir, now: bool) -> Result<()> {
     let kid = runtime()?.block_on(async {
+        let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+        if now {
+            admin.rotate_key_now().await
+        } else {
+            admin.rotate_key().await
+        }
+    })?;
+    let when = if now {
+        "signs now"
+    } else {
+        "is published now and signs once JWKS caches have seen it"
+    };
+    writeln!(std::io::stdout().lock(), "new key {kid} {when}")?;
+    Ok(())
+}
+
+pub(crate) fn key_revoke(dir: &DataDir, kid: &str, force: bool) -> Result<()> {
+    let ended = runtime()?.block_on(async {
         Admin::open(&admin_config(&dir.data_dir))
             .await?
-            .rotate_key()
+            .revoke_key(kid, force)
             .await
     })?;
     writeln!(
         std::io::stdout().lock(),
-        "new key {kid} is published now and signs once JWKS caches have seen it"
+        "revoked key {kid}: removed from the JWKS, {ended} logins it signed for ended; verifiers are told to fetch the keys again"
     )?;
     Ok(())
+}
+
+/// The feed client's secret: from `--client-secret-file`, else `SIGNET_CLIENT_SECRET`.
+fn feed_secret(args: &crate::cli::ProxyArgs) -> Result<String> {
+    if let Some(path) = &args.client_secret_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the client secret from {}", path.display()))?;
+        let secret = text.trim_end_matches(['\r', '\n']).to_owned();
+        if secret.is_empty() {
+            bail!("{} is empty", path.display());
+        }
+        return Ok(secret);
+    }
+    std::env::var("SIGNET_CLIENT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            anyhow!("--client-id needs its secret in --client-secret-file or SIGNET_CLIENT_SECRET")
+        })
 }
 
 pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {
@@ -325,19 +456,61 @@ pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {
         .listen
         .parse()
         .map_err(|_| anyhow!("invalid listen address {:?}", args.listen))?;
+    let metrics_listen: Option<std::net::SocketAddr> = args
+        .metrics_listen
+        .as_deref()
+        .map(|m| m.parse().map_err(|_| anyhow!("invalid metrics address {m:?}")))
+        .transpose()?;
+    let mut limits = signet_server::ConnectionLimits::default();
+    connection_limits(&mut limits, &args.connections, (None, None, None))?;
     let mut options =
         signet_guard::IssuerOptions::new(args.issuer_url.clone(), args.audience.clone());
-    if let Some(id) = &args.client_id {
-        let secret = std::env::var("SIGNET_CLIENT_SECRET")
-            .map_err(|_| anyhow!("--client-id needs the client secret in SIGNET_CLIENT_SECRET"))?;
-        options.client = Some((id.clone(), secret));
+    match (&args.client_id, args.insecure_no_revocation) {
+        (Some(id), _) => options.client = Some((id.clone(), feed_secret(args)?)),
+        (None, true) => {
+            options.insecure_no_revocation = true;
+            tracing::warn!("revocations are NOT followed (--insecure-no-revocation): revoked tokens pass until they expire");
+        }
+        (None, false) => bail!(
+            "signet proxy follows the issuer's revocations: give --client-id (secret in --client-secret-file or SIGNET_CLIENT_SECRET), or --insecure-no-revocation"
+        ),
     }
+    options.on_stale_feed = match args.on_feed_down {
+        crate::cli::FeedDown::KeepServing => signet_guard::StalePolicy::KeepServing,
+        crate::cli::FeedDown::Refuse => signet_guard::StalePolicy::Refuse,
+    };
+    options.max_feed_silence = parse_duration(&args.feed_max_silence)?;
     runtime()?.block_on(async move {
         let guard = signet_guard::Guard::from_issuer(options).await?;
-        let app = signet_guard::proxy::router(guard, &args.upstream, args.require_scope.clone())?;
+        let app = signet_guard::proxy::router(guard.clone(), &args.upstream, args.require_scope.clone())?;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let metrics = match metrics_listen {
+            Some(addr) => {
+                let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?;
+                tracing::info!(addr = %l.local_addr()?, "proxy metrics served");
+                let router = axum::Router::new().route(
+                    "/metrics",
+                    axum::routing::get(move || {
+                        let guard = guard.clone();
+                        async move { guard.metrics() }
+                    }),
+                );
+                let mut stopping = stop_rx.clone();
+                Some(tokio::spawn(signet_server::serve_router(l, router, limits, async move {
+                    let _ = stopping.wait_for(|s| *s).await;
+                }, std::time::Duration::from_secs(5))))
+            }
+            None => None,
+        };
         tracing::info!(addr = %listener.local_addr()?, upstream = %args.upstream, "signet proxy serving");
-        axum::serve(listener, app).with_graceful_shutdown(signet_server::shutdown_signal()).await?;
+        signet_server::serve_router(listener, app, limits, async move {
+            signet_server::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        }, std::time::Duration::from_secs(10)).await?;
+        if let Some(m) = metrics {
+            let _ = m.await;
+        }
         Ok(())
     })
 }

@@ -282,7 +282,8 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
                 .context("cannot write")
         }
         KeyCommand::List(dir) => crate::issuer::key_list(&dir),
-        KeyCommand::Rotate(dir) => crate::issuer::key_rotate(&dir),
+        KeyCommand::Rotate { now, dir } => crate::issuer::key_rotate(&dir, now),
+        KeyCommand::Revoke { kid, force, dir } => crate::issuer::key_revoke(&dir, &kid, force),
         KeyCommand::Thumbprint(input) => {
             let key = public_key(&input.file, parse_alg(input.alg.as_deref())?)?;
             writeln!(stdout, "{}", key.thumbprint()?).context("cannot write")

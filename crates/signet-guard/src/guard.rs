@@ -79,10 +79,39 @@ impl Guard {
         }
     }
 
-    /// Replaces the keys (after the issuer published new ones).
+    /// Replaces the keys (after the issuer published new ones). Cached tokens verified by a
+    /// key that is no longer in the set are forgotten at once.
     pub fn set_keys(&self, keys: KeySet) {
+        if let Some(cache) = &self.inner.cache {
+            let kids: Vec<&str> = keys.keys().iter().filter_map(|k| k.kid()).collect();
+            cache.keep_kids(&kids);
+        }
         if let Ok(mut k) = self.inner.keys.write() {
             *k = Arc::new(keys);
+        }
+    }
+
+    /// Stops trusting the key `kid` at once (the issuer withdrew it), before the next JWKS
+    /// fetch confirms it.
+    pub fn withdraw_key(&self, kid: &str) {
+        let current = self.inner.keys.read().map(|k| Arc::clone(&k));
+        if let Ok(current) = current {
+            let kept = current
+                .keys()
+                .iter()
+                .filter(|k| k.kid() != Some(kid))
+                .cloned();
+            self.set_keys(KeySet::new(kept));
+        }
+    }
+
+    /// Fetches the issuer's keys now, whatever the cooldown (the issuer said they changed).
+    pub(crate) async fn refetch_keys_now(&self) {
+        if let Some(jwks) = &self.inner.jwks {
+            match jwks.fetch().await {
+                Ok(keys) => self.set_keys(keys),
+                Err(e) => tracing::warn!(error = %e, "JWKS fetch after a key change failed"),
+            }
         }
     }
 
@@ -91,9 +120,10 @@ impl Guard {
         self.inner.revoked.insert(jti, exp);
     }
 
-    /// Forgets revocations of tokens that have expired anyway.
+    /// Forgets revocations of tokens that this guard refuses by their `exp` anyway (past
+    /// `exp` plus the leeway).
     pub fn prune(&self) {
-        self.inner.revoked.prune(now());
+        self.inner.revoked.prune(now(), self.inner.leeway);
     }
 
     /// The revocations held.
@@ -124,7 +154,7 @@ impl Guard {
         let inner = &self.inner;
         let now = now();
         if let Some(cache) = &inner.cache
-            && let Some(claims) = cache.get(token)
+            && let Some(claims) = cache.get(token, now)
         {
             if claims
                 .exp
@@ -151,7 +181,9 @@ impl Guard {
         );
         self.not_revoked(&claims)?;
         if let Some(cache) = &inner.cache {
-            cache.insert(token, Arc::clone(&claims), now);
+            let parsed = signet::UnverifiedToken::parse_with_limit(token, token.len());
+            let kid = parsed.as_ref().ok().and_then(|t| t.header().kid());
+            cache.insert(token, Arc::clone(&claims), kid, now);
         }
         Ok(claims)
     }
@@ -228,17 +260,56 @@ impl Guard {
     /// given, its revocation feed, which is followed in the background. Requires a Tokio
     /// runtime.
     pub async fn from_issuer(options: IssuerOptions) -> Result<Guard, RemoteError> {
+        // No total timeout: the revocation stream is one long response. Connecting is bounded,
+        // each read is bounded (the issuer sends a keep-alive every 5 s), and every plain
+        // request carries its own timeout.
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(options.max_feed_silence.max(Duration::from_secs(15)))
             .build()
             .map_err(|e| RemoteError::Invalid(e.to_string()))?;
+        let insecure = options.insecure_http;
+        remote::check_url(&options.issuer, insecure)?;
         let found = match &options.jwks_url {
             Some(url) => remote::Discovered {
                 jwks_uri: url.clone(),
                 revocation_feed: options.revocation_feed.clone(),
+                retention: None,
             },
             None => remote::discover(&http, &options.issuer).await?,
         };
+        remote::check_url(&found.jwks_uri, insecure)?;
+        if let Some(feed) = &found.revocation_feed {
+            remote::check_url(feed, insecure)?;
+            // The feed's credentials go to the issuer's own origin only.
+            if options.jwks_url.is_none() && !remote::same_origin(feed, &options.issuer) {
+                return Err(RemoteError::Invalid(format!(
+                    "the revocation feed {feed} is not on the issuer's origin; its credentials are not sent there"
+                )));
+            }
+        }
+        if options.client.is_none() && !options.insecure_no_revocation {
+            return Err(RemoteError::Invalid(
+                "following revocations needs client credentials (or the insecure_no_revocation option)".into(),
+            ));
+        }
+        let follows = found.revocation_feed.is_some() && options.client.is_some();
+        if options.client.is_some() && found.revocation_feed.is_none() {
+            return Err(RemoteError::Invalid(
+                "the issuer publishes no revocation feed".into(),
+            ));
+        }
+        // A leeway longer than the feed keeps entries would let a token pass after its
+        // revocation was dropped from the feed: never allow more.
+        let mut leeway = options.leeway;
+        if follows && let Some(kept) = found.retention && leeway > kept {
+            tracing::warn!(
+                leeway_secs = leeway.as_secs(),
+                retention_secs = kept.as_secs(),
+                "leeway cut to the revocation feed's retention"
+            );
+            leeway = kept;
+        }
         let jwks = Arc::new(Jwks::new(http.clone(), found.jwks_uri, options.cooldown));
         let keys = jwks.fetch().await?;
         let mut builder = Guard::builder(
@@ -246,12 +317,12 @@ impl Guard {
             options.issuer.trim_end_matches('/'),
             options.audience.clone(),
         )
+        .leeway(leeway)
         .cache_capacity(options.cache_capacity);
         if let Some(c) = &options.cookie {
             builder = builder.cookie(c.clone());
         }
         let mut guard = builder.build();
-        let follows = found.revocation_feed.is_some() && options.client.is_some();
         if let Some(inner) = Arc::get_mut(&mut guard.inner) {
             inner.jwks = Some(Arc::clone(&jwks));
             // Staleness must outlast the refresh period, or fresh keys would count as stale.
@@ -353,8 +424,14 @@ pub struct IssuerOptions {
     pub jwks_url: Option<String>,
     /// The revocation feed URL, when `jwks_url` is given (discovery finds it otherwise).
     pub revocation_feed: Option<String>,
-    /// Client credentials for the revocation feed; without them revocations are not followed.
+    /// Client credentials for the revocation feed. Required unless `insecure_no_revocation`.
     pub client: Option<(String, String)>,
+    /// **Insecure**: do not follow revocations (revoked tokens pass until they expire).
+    pub insecure_no_revocation: bool,
+    /// **Insecure**: allow plain http to an issuer that is not on a loopback address.
+    pub insecure_http: bool,
+    /// The clock-skew tolerance (60 s; never more than the feed keeps revocations).
+    pub leeway: Duration,
     /// The least time between two fetches caused by unknown `kid`s (30 s).
     pub cooldown: Duration,
     /// How often the JWKS is fetched again anyway: the issuer's `Cache-Control: max-age`,
@@ -384,6 +461,9 @@ impl IssuerOptions {
             jwks_url: None,
             revocation_feed: None,
             client: None,
+            insecure_no_revocation: false,
+            insecure_http: false,
+            leeway: Duration::from_secs(60),
             cooldown: Duration::from_secs(30),
             refresh_bounds: (Duration::from_secs(60), Duration::from_secs(3600)),
             max_keys_staleness: Duration::from_secs(86_400),

@@ -52,3 +52,7 @@ pub type AccessClaims = signet::Claims<'static, serde_json::Map<String, serde_js
 
 /// The version of the core library this guard is built on.
 pub const CORE_VERSION: &str = signet::VERSION;
+
+/// The `http` types of this crate's public functions, for the fuzz targets.
+#[doc(hidden)]
+pub use axum::http as __http;

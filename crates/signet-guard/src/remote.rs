@@ -43,12 +43,43 @@ pub(crate) struct Jwks {
 
 const MAX_BODY: usize = 1 << 20;
 
+/// The time limit of one plain request (discovery, JWKS, a poll of the feed).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Refuses plain http except to a loopback host (parsed, not matched as text), unless
+/// `insecure` allows it.
+pub(crate) fn check_url(url: &str, insecure: bool) -> Result<(), RemoteError> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|_| RemoteError::Invalid(format!("{url}: not a URL")))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback || insecure => Ok(()),
+        _ => Err(RemoteError::Invalid(format!(
+            "refusing {url}: the issuer must be reached over https (plain http only on a loopback host)"
+        ))),
+    }
+}
+
+/// Whether two URLs share scheme, host and port.
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
 async fn get_json(
     http: &reqwest::Client,
     url: &str,
     auth: Option<&str>,
 ) -> Result<Value, RemoteError> {
-    let mut req = http.get(url);
+    let mut req = http.get(url).timeout(REQUEST_TIMEOUT);
     if let Some(a) = auth {
         req = req.header(AUTHORIZATION, a);
     }
@@ -106,6 +137,7 @@ impl Jwks {
         let res = self
             .http
             .get(&self.url)
+            .timeout(REQUEST_TIMEOUT)
             .send()
             .await
             .map_err(|_| RemoteError::Unreachable(self.url.clone()))?;
@@ -194,6 +226,8 @@ impl Jwks {
 pub(crate) struct Discovered {
     pub(crate) jwks_uri: String,
     pub(crate) revocation_feed: Option<String>,
+    /// How long the feed keeps an entry past its token's `exp`, if it says.
+    pub(crate) retention: Option<Duration>,
 }
 
 /// OpenID Connect discovery (then RFC 8414) of `issuer`; the document must name it.
@@ -228,9 +262,14 @@ pub(crate) async fn discover(
                     .get("revocation_feed_endpoint")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
+                let retention = doc
+                    .get("revocation_feed_retention_seconds")
+                    .and_then(Value::as_u64)
+                    .map(Duration::from_secs);
                 return Ok(Discovered {
                     jwks_uri,
                     revocation_feed,
+                    retention,
                 });
             }
             Err(e) => last = e,
@@ -239,13 +278,21 @@ pub(crate) async fn discover(
     Err(last)
 }
 
-fn apply(guard: &Guard, event: &Value) {
+/// Applies one feed entry; true when it says the issuer's keys changed.
+fn apply(guard: &Guard, event: &Value) -> bool {
+    if event.get("keys_changed").and_then(Value::as_bool) == Some(true) {
+        if let Some(kid) = event.get("kid").and_then(Value::as_str) {
+            guard.withdraw_key(kid);
+        }
+        return true;
+    }
     if let (Some(jti), Some(exp)) = (
         event.get("jti").and_then(Value::as_str),
         event.get("exp").and_then(Value::as_u64),
     ) {
         guard.revoke_with_lag(jti, exp, event.get("revoked_at").and_then(Value::as_u64));
     }
+    false
 }
 
 /// Follows the issuer's revocation stream, resuming from the last event; while the stream is
@@ -283,8 +330,10 @@ pub(crate) async fn follow_revocations(
                             data = serde_json::from_str::<Value>(d.trim()).ok();
                         }
                     }
-                    if let Some(d) = data {
-                        apply(&guard, &d);
+                    if let Some(d) = data
+                        && apply(&guard, &d)
+                    {
+                        guard.refetch_keys_now().await;
                     }
                 }
             }
@@ -299,7 +348,9 @@ pub(crate) async fn follow_revocations(
                 .into_iter()
                 .flatten()
             {
-                apply(&guard, e);
+                if apply(&guard, e) {
+                    guard.refetch_keys_now().await;
+                }
             }
             cursor = page.get("cursor").and_then(Value::as_i64).unwrap_or(cursor);
         }

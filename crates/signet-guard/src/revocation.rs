@@ -1,4 +1,5 @@
-//! The set of revoked access-token ids, each kept until its token would have expired anyway.
+//! The set of revoked access-token ids, each kept until its token could no longer pass
+//! anyway: its `exp` plus the leeway the guard allows.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -22,10 +23,11 @@ impl RevocationSet {
         self.entries.read().is_ok_and(|e| e.contains_key(jti))
     }
 
-    /// Drops the entries whose tokens have expired by `now` (Unix seconds).
-    pub fn prune(&self, now: u64) {
+    /// Drops the entries whose tokens expired more than `leeway` seconds before `now` (Unix
+    /// seconds): a verifier that allows that leeway refuses them by their `exp` alone.
+    pub fn prune(&self, now: u64, leeway: u64) {
         if let Ok(mut e) = self.entries.write() {
-            e.retain(|_, exp| *exp > now);
+            e.retain(|_, exp| exp.saturating_add(leeway) >= now);
         }
     }
 

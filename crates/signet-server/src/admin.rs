@@ -20,6 +20,7 @@ pub struct Admin {
     store: Store,
     master: Arc<MasterKey>,
     keys: KeyManager,
+    retention: std::time::Duration,
 }
 
 /// A new client and, for a confidential client whose secret was generated, that secret.
@@ -50,6 +51,7 @@ impl Admin {
             store,
             master,
             keys,
+            retention: config.revocation_retention,
         })
     }
 
@@ -112,6 +114,26 @@ impl Admin {
         scopes: Vec<String>,
         audiences: Vec<String>,
     ) -> Result<NewClient> {
+        self.add_client_with(id, public, secret, grants, scopes, audiences, false)
+            .await
+    }
+
+    /// Adds a client as [`Admin::add_client`] does; with `introspect`, as a resource server
+    /// that may introspect tokens meant for its audiences.
+    #[allow(clippy::too_many_arguments)] // one flag per CLI option
+    pub async fn add_client_with(
+        &self,
+        id: &str,
+        public: bool,
+        secret: Option<zeroize::Zeroizing<String>>,
+        grants: Vec<String>,
+        scopes: Vec<String>,
+        audiences: Vec<String>,
+        introspect: bool,
+    ) -> Result<NewClient> {
+        if introspect && public {
+            bail!("a public client cannot introspect tokens");
+        }
         if id.is_empty() || id.len() > 256 || id.chars().any(|c| c.is_control() || c == ':') {
             bail!("a client id must be 1 to 256 printable characters without ':'");
         }
@@ -152,6 +174,7 @@ impl Admin {
             grants,
             scopes,
             audiences,
+            introspect,
         };
         self.store.add_client(&client, unix_now()).await?;
         Ok(NewClient {
@@ -178,6 +201,25 @@ impl Admin {
         let now = unix_now();
         self.keys.refresh(now, None).await?;
         self.keys.list(now).await
+    }
+
+    /// Withdraws a signing key at once (a compromised key): it leaves the JWKS, every login
+    /// whose access tokens it signed is revoked, the tokens the issuer recorded are denied,
+    /// and running issuers tell their verifiers to fetch the keys again. The key signing now
+    /// needs `force`, and a new key then signs at once. Returns how many logins ended.
+    pub async fn revoke_key(&self, kid: &str, force: bool) -> Result<u64> {
+        let now = unix_now();
+        self.keys.refresh(now, None).await?;
+        self.keys
+            .revoke(kid, now, force, self.retention)
+            .await
+    }
+
+    /// Makes a new key that signs at once (an emergency rotation); returns its id.
+    pub async fn rotate_key_now(&self) -> Result<String> {
+        let now = unix_now();
+        self.keys.refresh(now, None).await?;
+        self.keys.rotate_now(now).await
     }
 
     /// Starts a rotation; returns the new key's id. It is published now and signs once JWKS

@@ -44,6 +44,10 @@ pub struct AppState {
     stop: Arc<tokio::sync::watch::Sender<bool>>,
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
     pub(crate) limits: Arc<crate::limits::LoginLimits>,
+    /// Password hashes that may run at once.
+    pub(crate) hashing: Arc<tokio::sync::Semaphore>,
+    /// Revocation streams open now, in all and per client.
+    pub(crate) streams: Arc<crate::feed::StreamCount>,
     pub(crate) clients: Arc<crate::cache::TtlCache<crate::store::Client>>,
     pub(crate) users: Arc<crate::cache::TtlCache<crate::store::User>>,
 }
@@ -80,7 +84,10 @@ impl AppState {
         );
         let dummy = crate::sealing::random_token(16)?;
         let dummy_hash = tokio::task::spawn_blocking(move || passwords::hash(&dummy)).await??;
+        let hashing = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_hashes));
         Ok(Self {
+            hashing,
+            streams: Arc::default(),
             config: Arc::new(config),
             store,
             master,
@@ -101,7 +108,11 @@ impl AppState {
 
     /// The routes.
     pub fn router(&self) -> Router {
-        Router::new()
+        let mut router = Router::new();
+        if self.config.metrics_token.is_some() {
+            router = router.route("/metrics", get(crate::metrics::metrics_with_token));
+        }
+        router
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/.well-known/oauth-authorization-server", get(discovery))
             .route("/.well-known/jwks.json", get(jwks))
@@ -112,7 +123,6 @@ impl AppState {
             .route("/session/login", post(crate::session::login))
             .route("/session/refresh", post(crate::session::refresh))
             .route("/session/logout", post(crate::session::logout))
-            .route("/metrics", get(crate::metrics::metrics))
             .route("/openapi.json", get(crate::openapi::openapi))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
@@ -144,16 +154,36 @@ impl AppState {
         Ok(())
     }
 
-    /// Reloads keys (rotating on schedule) and prunes expired state, forever.
+    /// Reloads keys (rotating on schedule) and prunes expired state, forever. A change to the
+    /// key table made by another process (`signet key revoke`, `signet key rotate`) is seen
+    /// within a second.
     pub async fn housekeeping(self) {
-        let mut tick = tokio::time::interval(self.config.housekeeping);
+        let mut tick = tokio::time::interval(Duration::from_secs(1).min(self.config.housekeeping));
+        let mut last_full = tokio::time::Instant::now();
+        let mut seen_keys = String::new();
         loop {
             tick.tick().await;
             let now = unix_now();
+            let version = self.store.keys_version().await.unwrap_or_default();
+            let due = last_full.elapsed() >= self.config.housekeeping;
+            if version == seen_keys && !due {
+                continue;
+            }
+            if version != seen_keys && !seen_keys.is_empty() {
+                // Verifiers learn of it through the feed's key entry; wake the streams.
+                self.revoked.notify_waiters();
+            }
+            seen_keys = version;
             if let Err(e) = self.keys.refresh(now, Some(self.config.rotation)).await {
                 tracing::error!(error = %format!("{e:#}"), "key refresh failed");
             }
-            if let Err(e) = self.store.prune(now).await {
+            if !due {
+                continue;
+            }
+            last_full = tokio::time::Instant::now();
+            self.limits.prune();
+            let keep = i64::try_from(self.config.revocation_retention.as_secs()).unwrap_or(0);
+            if let Err(e) = self.store.prune(now, keep).await {
                 tracing::error!(error = %format!("{e:#}"), "pruning failed");
             }
         }
@@ -170,6 +200,7 @@ pub(crate) async fn discovery(State(state): State<AppState>) -> Response {
         "revocation_endpoint": format!("{iss}/oauth2/revoke"),
         "introspection_endpoint": format!("{iss}/oauth2/introspect"),
         "revocation_feed_endpoint": format!("{iss}/oauth2/revocations"),
+        "revocation_feed_retention_seconds": state.config.revocation_retention.as_secs(),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "grant_types_supported": ["client_credentials", "password", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -222,12 +253,39 @@ async fn not_found() -> Response {
         .into_response()
 }
 
-/// Serves on `listener` until SIGINT or SIGTERM (or `shutdown` resolves), then drains.
+/// How long open requests may take to finish once the server is told to stop.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Serves on `listener` until `shutdown` resolves (such as [`shutdown_signal`]), then drains.
+/// `/metrics` is served on the configured metrics address, if any.
 pub async fn serve_on(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let limits = state.config.connections;
+    let metrics = match state.config.metrics_listen {
+        Some(addr) => {
+            let metrics_listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+            tracing::info!(addr = %metrics_listener.local_addr()?, "metrics served");
+            let mut stopping = state.stopping.clone();
+            let router = Router::new()
+                .route("/metrics", get(crate::metrics::metrics))
+                .with_state(state.clone());
+            Some(tokio::spawn(crate::listener::serve_router(
+                metrics_listener,
+                router,
+                limits,
+                async move {
+                    let _ = stopping.wait_for(|stop| *stop).await;
+                },
+                DRAIN,
+            )))
+        }
+        None => None,
+    };
     let housekeeping = tokio::spawn(state.clone().housekeeping());
     let app = state.router();
     let stop = Arc::clone(&state.stop);
@@ -236,12 +294,13 @@ pub async fn serve_on(
         // End the event streams, which would otherwise hold the shutdown open.
         let _ = stop.send(true);
     };
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    let result = crate::listener::serve_router(listener, app, limits, shutdown, DRAIN)
         .await
         .context("server failed");
     housekeeping.abort();
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
     result
 }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use signet::Algorithm;
 
+use crate::listener::ConnectionLimits;
+
 /// The longest access-token lifetime accepted without the explicit long-lived setting.
 pub const MAX_ACCESS_LIFETIME: Duration = Duration::from_secs(3600);
 
@@ -40,8 +42,33 @@ pub struct Config {
     pub rotation: Duration,
     /// Password logins allowed per user name per minute (10).
     pub login_attempts_per_user: u32,
-    /// Password logins allowed per client address per minute (30).
+    /// Password logins allowed per client address per minute (30). IPv6 addresses count by
+    /// their /64.
     pub login_attempts_per_address: u32,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers name the client address (for the
+    /// address limit). Empty (the default): those headers are ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Password hashes (argon2id) computed at once; more wait briefly, then get 503 (one per
+    /// core by default).
+    pub max_concurrent_hashes: usize,
+    /// How long a just-rotated refresh token may be presented again by the same client and
+    /// still succeed, within its family (10 s; zero turns it off).
+    pub refresh_grace: Duration,
+    /// How long the revocation feed keeps an entry after its token's `exp`: the largest
+    /// leeway a verifier may use (120 s). Published in discovery.
+    pub revocation_retention: Duration,
+    /// Header-read timeout, idle timeout and connection cap of the listener.
+    pub connections: ConnectionLimits,
+    /// Revocation streams open at once, in all (1024) and per client (16).
+    pub max_streams: usize,
+    /// See `max_streams`.
+    pub max_streams_per_client: usize,
+    /// Where `/metrics` is served, apart from the API (none by default in the library; the
+    /// CLI's default is 127.0.0.1:9464).
+    pub metrics_listen: Option<SocketAddr>,
+    /// A bearer token that opens `/metrics` on the main listener too; without it `/metrics` is
+    /// only on `metrics_listen`.
+    pub metrics_token: Option<signet::SecretString>,
 }
 
 impl Config {
@@ -62,6 +89,15 @@ impl Config {
             rotation: Duration::from_secs(30 * 86_400),
             login_attempts_per_user: 10,
             login_attempts_per_address: 30,
+            trusted_proxies: Vec::new(),
+            max_concurrent_hashes: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            refresh_grace: Duration::from_secs(10),
+            revocation_retention: Duration::from_secs(120),
+            connections: ConnectionLimits::default(),
+            max_streams: 1024,
+            max_streams_per_client: 16,
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 
@@ -84,6 +120,13 @@ impl Config {
                 "signing algorithm {} is not offered; use ES256, EdDSA, RS256 or PS256",
                 self.signing_alg
             ));
+        }
+        if self.max_concurrent_hashes == 0 {
+            return Err("at least one password hash must be allowed at a time".into());
+        }
+        if self.connections.header_read_timeout.is_zero() || self.connections.idle_timeout.is_zero()
+        {
+            return Err("connection timeouts must be positive".into());
         }
         if !(self.issuer.starts_with("https://") || self.issuer.starts_with("http://")) {
             return Err(format!("issuer {:?} must be an http(s) URL", self.issuer));

@@ -43,6 +43,15 @@ pub enum ApiError {
     /// Too many login attempts; retry after this many seconds.
     #[error("too many login attempts; try again later")]
     TooManyAttempts(u64),
+    /// `/metrics` was asked for without its bearer token.
+    #[error("the metrics token is required")]
+    MetricsToken,
+    /// The server is at a limit (password hashes, event streams); retry after this many seconds.
+    #[error("{0}")]
+    Busy(&'static str),
+    /// A client has too many event streams open.
+    #[error("too many revocation streams open for this client")]
+    TooManyStreams,
     /// Something failed inside the server; the details go to the log only.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -62,6 +71,9 @@ impl ApiError {
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "access_denied"),
             Self::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
+            Self::MetricsToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            Self::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            Self::TooManyStreams => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }
@@ -89,10 +101,18 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Self::TooManyAttempts(secs) = self
-            && let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string())
+        let retry_after = match &self {
+            Self::TooManyAttempts(secs) => Some((*secs).max(1)),
+            Self::Busy(_) | Self::TooManyStreams => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             headers.insert(header::RETRY_AFTER, v);
+        }
+        if matches!(self, Self::MetricsToken) {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if matches!(self, Self::InvalidClient { basic: true }) {
             headers.insert(

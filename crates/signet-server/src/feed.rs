@@ -1,7 +1,14 @@
 //! The revocation feed for verifiers: `GET /oauth2/revocations?after=CURSOR` lists denied
 //! `jti`s with their `exp`; with `Accept: text/event-stream` the same feed streams as
-//! server-sent events, each revocation pushed as it happens. Entries whose tokens have expired
-//! are gone from the list, so it stays small. Clients authenticate with HTTP Basic.
+//! server-sent events, each revocation pushed as it happens. An entry stays in the feed until
+//! `retention` seconds after its token's `exp` (the page and discovery say how long), so that
+//! a verifier allowing that much clock leeway never accepts a token whose revocation it has
+//! not seen. A withdrawn signing key is a `key` entry (`{"kid": ..., "keys_changed": true}`),
+//! on which verifiers fetch the keys again at once. Clients authenticate with HTTP Basic; the
+//! number of open streams is capped per client and in all.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -17,6 +24,76 @@ use serde_json::json;
 use crate::app::{AppState, unix_now};
 use crate::error::ApiError;
 use crate::form::{Form, authenticate};
+use crate::store::FeedEntry;
+
+/// Open revocation streams, in all and per client.
+#[derive(Debug, Default)]
+pub(crate) struct StreamCount {
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// One open stream; counted until dropped.
+#[derive(Debug)]
+struct StreamSlot {
+    count: std::sync::Arc<StreamCount>,
+    client: String,
+}
+
+impl StreamCount {
+    fn open(
+        self: &std::sync::Arc<Self>,
+        client: &str,
+        total: usize,
+        per_client: usize,
+    ) -> Result<StreamSlot, ApiError> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if open.values().sum::<usize>() >= total {
+            return Err(ApiError::Busy("too many revocation streams open"));
+        }
+        let mine = open.entry(client.to_owned()).or_default();
+        if *mine >= per_client {
+            return Err(ApiError::TooManyStreams);
+        }
+        *mine += 1;
+        Ok(StreamSlot {
+            count: std::sync::Arc::clone(self),
+            client: client.to_owned(),
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .count
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// An entry as verifiers read it.
+fn entry_json(e: &FeedEntry) -> serde_json::Value {
+    if e.key {
+        json!({"kid": e.id, "keys_changed": true, "exp": e.exp, "revoked_at": e.revoked_at})
+    } else {
+        json!({"jti": e.id, "exp": e.exp, "revoked_at": e.revoked_at})
+    }
+}
+
+/// Entries are listed while `exp` is after this time.
+fn listed_after(state: &AppState) -> i64 {
+    unix_now() - i64::try_from(state.config.revocation_retention.as_secs()).unwrap_or(0)
+}
 
 /// The most entries one page or one burst carries.
 const PAGE: i64 = 1000;
@@ -34,7 +111,7 @@ pub(crate) async fn revocations(
     headers: HeaderMap,
     Query(q): Query<After>,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &headers, &Form::empty(), false).await?;
+    let client = authenticate(&state, &headers, &Form::empty(), false).await?;
     let last_event = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -45,52 +122,57 @@ pub(crate) async fn revocations(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/event-stream"));
     if wants_stream {
-        return Ok(Sse::new(events(state, cursor))
+        let slot = state.streams.open(
+            &client.id,
+            state.config.max_streams,
+            state.config.max_streams_per_client,
+        )?;
+        return Ok(Sse::new(events(state, cursor, slot))
             .keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
             .into_response());
     }
     let page = state
         .store
-        .revocations_after(cursor, unix_now(), PAGE)
+        .revocations_after(cursor, listed_after(&state), PAGE)
         .await?;
-    let next = page.last().map_or(cursor, |(seq, ..)| *seq);
-    let entries: Vec<_> = page
-        .into_iter()
-        .map(|(_, jti, exp, at)| json!({"jti": jti, "exp": exp, "revoked_at": at}))
-        .collect();
-    Ok(Json(json!({"revocations": entries, "cursor": next})).into_response())
+    let next = page.last().map_or(cursor, |e| e.seq);
+    let entries: Vec<_> = page.iter().map(entry_json).collect();
+    let retention = state.config.revocation_retention.as_secs();
+    Ok(Json(json!({"revocations": entries, "cursor": next, "retention_seconds": retention}))
+        .into_response())
 }
 
 /// Revocations after `cursor`, then each new one as it is made.
-fn events(state: AppState, cursor: i64) -> impl Stream<Item = Result<Event, Infallible>> {
+fn events(
+    state: AppState,
+    cursor: i64,
+    slot: StreamSlot,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let pending: Vec<Event> = Vec::new();
     stream::unfold(
-        (state, cursor, pending),
-        |(state, mut cursor, mut pending)| async move {
+        (state, cursor, pending, slot),
+        |(state, mut cursor, mut pending, slot)| async move {
             loop {
                 if let Some(event) = pending.pop() {
-                    return Some((Ok(event), (state, cursor, pending)));
+                    return Some((Ok(event), (state, cursor, pending, slot)));
                 }
                 let notified = state.revoked.notified();
                 match state
                     .store
-                    .revocations_after(cursor, unix_now(), PAGE)
+                    .revocations_after(cursor, listed_after(&state), PAGE)
                     .await
                 {
                     Ok(page) if !page.is_empty() => {
-                        cursor = page.last().map_or(cursor, |(seq, ..)| *seq);
+                        cursor = page.last().map_or(cursor, |e| e.seq);
                         // Popped from the end: store newest first.
                         pending = page
-                            .into_iter()
+                            .iter()
                             .rev()
-                            .map(|(seq, jti, exp, at)| {
+                            .map(|e| {
                                 Event::default()
-                                    .id(seq.to_string())
-                                    .event("revocation")
-                                    .data(
-                                        json!({"jti": jti, "exp": exp, "revoked_at": at})
-                                            .to_string(),
-                                    )
+                                    .id(e.seq.to_string())
+                                    .event(if e.key { "keys" } else { "revocation" })
+                                    .data(entry_json(e).to_string())
                             })
                             .collect();
                         continue;

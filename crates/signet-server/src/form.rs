@@ -174,3 +174,19 @@ pub(crate) async fn authenticate(
         _ => Err(fail),
     }
 }
+
+/// Entry points for the fuzz targets in `fuzz/` (the `fuzzing` feature only).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use super::{Bytes, Form, HeaderMap, presented};
+
+    /// Parses a token-endpoint request as the endpoint does: the form body, then the client's
+    /// credentials (HTTP Basic or form). Returns whether both were accepted.
+    pub fn token_request(headers: &HeaderMap, body: &[u8]) -> bool {
+        let Ok(form) = Form::parse(headers, Ok(Bytes::copy_from_slice(body))) else {
+            return false;
+        };
+        let _ = form.get("grant_type");
+        presented(headers, &form).is_ok()
+    }
+}

@@ -26,6 +26,13 @@ pub(crate) struct KeyRing {
     pub(crate) verifier: Arc<signet::KeySet>,
 }
 
+impl KeyRing {
+    /// The `kid` of the key that signs now.
+    pub(crate) fn kid(&self) -> &str {
+        self.active.kid().unwrap_or_default()
+    }
+}
+
 /// What `signet key list` shows for each key.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KeyInfo {
@@ -178,6 +185,46 @@ impl KeyManager {
             return Ok(ring.clone());
         }
         self.refresh(now, None).await
+    }
+
+    /// Withdraws a key at once (see [`Store::revoke_key`]). The key that signs now is withdrawn
+    /// only with `force`, and then a new key signs at once. Returns how many logins ended.
+    pub(crate) async fn revoke(
+        &self,
+        kid: &str,
+        now: i64,
+        force: bool,
+        retention: Duration,
+    ) -> Result<u64> {
+        let keys = self.store.keys().await?;
+        let st = states(&keys, now);
+        let Some(index) = keys.iter().position(|k| k.kid == kid) else {
+            anyhow::bail!("no signing key {kid}");
+        };
+        if st[index] == "active" && !force {
+            anyhow::bail!(
+                "{kid} is the key signing now; add --force to withdraw it (a new key then signs at once)"
+            );
+        }
+        let lifetime = i64::try_from((self.token_lifetime + retention).as_secs())?;
+        let ended = self
+            .store
+            .revoke_key(kid, now, now.saturating_add(lifetime))
+            .await?
+            .ok_or_else(|| anyhow!("no signing key {kid}"))?;
+        let left = self.store.keys().await?;
+        if !left.iter().any(|k| k.active_from <= now) {
+            self.create(now, now).await?;
+        }
+        self.refresh(now, None).await?;
+        Ok(ended)
+    }
+
+    /// Makes a new key that signs at once (an emergency rotation).
+    pub(crate) async fn rotate_now(&self, now: i64) -> Result<String> {
+        let kid = self.create(now, now).await?;
+        self.refresh(now, None).await?;
+        Ok(kid)
     }
 
     /// The keys with their states.

@@ -7,11 +7,13 @@ mod admin;
 mod app;
 mod cache;
 mod config;
+mod datadir;
 mod error;
 mod feed;
 mod form;
 mod keys;
 mod limits;
+mod listener;
 mod metrics;
 mod oauth;
 mod openapi;
@@ -24,8 +26,15 @@ pub use admin::{Admin, GRANTS, NewClient};
 pub use app::{AppState, serve_on, shutdown_signal};
 pub use config::{Config, MAX_ACCESS_LIFETIME};
 pub use error::ApiError;
+#[cfg(feature = "fuzzing")]
+pub use form::fuzzing;
 pub use keys::KeyInfo;
+pub use listener::{ConnectionLimits, serve_router};
 pub use store::{Client, Store, User};
 
 /// The version of the core library this issuer is built on.
 pub const CORE_VERSION: &str = signet::VERSION;
+
+/// The `http` types of this crate's public functions, for the fuzz targets.
+#[doc(hidden)]
+pub use axum::http as __http;

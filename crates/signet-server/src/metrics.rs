@@ -98,11 +98,42 @@ pub(crate) async fn count(State(state): State<AppState>, request: Request, next:
     response
 }
 
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+/// `/metrics` on the main listener, open only to the configured bearer token (not in the
+/// OpenAPI document: it is not part of the API).
+pub(crate) async fn metrics_with_token(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let allowed = state.config.metrics_token.as_ref().is_some_and(|token| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(
+            presented.as_bytes(),
+            token.expose().as_bytes(),
+        )
+        .is_ok()
+    });
+    if !allowed {
+        return crate::error::ApiError::MetricsToken.into_response();
+    }
+    metrics(State(state)).await
+}
+
+/// `/metrics` on the metrics listener.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    let mut text = state.metrics.render();
+    let _ = writeln!(
+        text,
+        "# HELP signet_login_limiter_entries Keys held by the login rate limiter.\n# TYPE signet_login_limiter_entries gauge\nsignet_login_limiter_entries {}",
+        state.limits.entries()
+    );
+    let _ = writeln!(
+        text,
+        "# HELP signet_password_hash_slots_free Password hashes that could start now.\n# TYPE signet_password_hash_slots_free gauge\nsignet_password_hash_slots_free {}",
+        state.hashing.available_permits()
+    );
+    ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }

@@ -114,25 +114,24 @@ impl Issued {
     }
 }
 
-/// Signs an RFC 9068 access token and records it.
-/// The `jti` of an access token about to be signed.
-enum Record {
-    /// A client's own token: revoked one by one, nothing recorded; a fresh `jti`.
-    No,
-    /// A token of a login, recorded beside its refresh token under this `jti`.
-    Done(String),
+/// Where the `jti` of an access token about to be signed comes from.
+enum Jti {
+    /// A client's own token: a fresh `jti`, recorded with the client until it expires.
+    OfClient,
+    /// A token of a login: this `jti`, recorded beside its refresh token.
+    OfLogin(String),
 }
 
+/// Signs an RFC 9068 access token with `ring`'s active key.
 async fn access_token(
     state: &AppState,
+    ring: &crate::keys::KeyRing,
     client: &Client,
     user: Option<&User>,
     scope: &str,
     audience: &str,
-    record: Record,
+    jti: Jti,
 ) -> Result<(String, i64), ApiError> {
-    let now = unix_now();
-    let ring = state.keys.current(now).await?;
     let mut custom = Map::new();
     custom.insert("client_id".into(), json!(client.id));
     if !scope.is_empty() {
@@ -148,9 +147,9 @@ async fn access_token(
             }
         }
     }
-    let jti = match record {
-        Record::Done(jti) => jti,
-        Record::No => random_token(16)?,
+    let (jti, of_client) = match jti {
+        Jti::OfLogin(jti) => (jti, false),
+        Jti::OfClient => (random_token(16)?, true),
     };
     let lifetime = state.config.access_lifetime;
     let token = TokenBuilder::with_custom(custom)
@@ -162,6 +161,13 @@ async fn access_token(
         .jti(jti.as_str())
         .sign(&ring.active)
         .map_err(|e| ApiError::Internal(e.into()))?;
+    if of_client {
+        let exp = unix_now() + secs(lifetime) + 1;
+        state
+            .store
+            .record_client_token(&jti, &client.id, ring.kid(), exp)
+            .await?;
+    }
     Ok((token, secs(lifetime)))
 }
 
@@ -170,6 +176,7 @@ async fn access_token(
 async fn first_refresh_token(
     state: &AppState,
     family: &Family,
+    kid: &str,
 ) -> Result<(String, String), ApiError> {
     let now = unix_now();
     let token = random_token(32)?;
@@ -183,7 +190,7 @@ async fn first_refresh_token(
             &family.id,
             now,
             expires,
-            (&jti, access_exp),
+            (&jti, access_exp, kid),
         )
         .await?;
     Ok((token, jti))
@@ -198,8 +205,9 @@ async fn client_credentials(
     allowed(&client, "client_credentials")?;
     let scope = grant_scope(&client, form.get("scope"))?;
     let audience = grant_audience(&client, form)?;
+    let ring = state.keys.current(unix_now()).await?;
     let (access_token, expires_in) =
-        access_token(state, &client, None, &scope, &audience, Record::No).await?;
+        access_token(state, &ring, &client, None, &scope, &audience, Jti::OfClient).await?;
     Ok(Issued {
         access_token,
         expires_in,
@@ -214,9 +222,12 @@ async fn password(
     form: &Form,
     peer: Option<IpAddr>,
 ) -> Result<Issued, ApiError> {
+    let username = form.require("username", "username is required")?;
+    if username.len() > crate::limits::MAX_USER_NAME {
+        return Err(ApiError::InvalidRequest("the user name is too long"));
+    }
     let client = authenticate(state, headers, form, true).await?;
     allowed(&client, "password")?;
-    let username = form.require("username", "username is required")?;
     let password = Zeroizing::new(form.require("password", "password is required")?.to_owned());
     let scope = grant_scope(&client, form.get("scope"))?;
     let audience = grant_audience(&client, form)?;
@@ -235,6 +246,9 @@ pub(crate) async fn password_login(
     peer: Option<IpAddr>,
 ) -> Result<Issued, ApiError> {
     let client = client.clone();
+    if username.len() > crate::limits::MAX_USER_NAME {
+        return Err(ApiError::InvalidRequest("the user name is too long"));
+    }
     if let Err(retry) = state.limits.attempt(username, peer) {
         inc(&state.metrics.rate_limited);
         return Err(ApiError::TooManyAttempts(retry.as_secs()));
@@ -245,11 +259,12 @@ pub(crate) async fn password_login(
         .await?
         .filter(|u| !u.disabled);
     let ok = passwords::check(
+        &state.hashing,
         password,
         user.as_ref().map(|u| u.password_hash.clone()),
         state.dummy_hash.clone(),
     )
-    .await;
+    .await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => {
@@ -269,14 +284,16 @@ pub(crate) async fn password_login(
         revoked: false,
     };
     state.store.start_family(&family, now).await?;
-    let (refresh, jti) = first_refresh_token(state, &family).await?;
+    let ring = state.keys.current(now).await?;
+    let (refresh, jti) = first_refresh_token(state, &family, ring.kid()).await?;
     let (access_token, expires_in) = access_token(
         state,
+        &ring,
         &client,
         Some(&user),
         &scope,
         &audience,
-        Record::Done(jti),
+        Jti::OfLogin(jti),
     )
     .await?;
     Ok(Issued {
@@ -294,8 +311,21 @@ async fn refresh(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<I
     rotate(state, &client, presented, form.get("scope")).await
 }
 
-/// Uses a refresh token: rotates it, or on reuse revokes its family. Shared by the refresh
-/// grant and browser sessions.
+/// Uses a refresh token. Everything that can refuse the request without touching the token
+/// is checked first (its client, the scope asked for, the user), and the access token is
+/// signed before the rotation is committed, so a bad request never burns a good token:
+///
+/// - an unknown, expired or revoked token, or one of another client's logins: `invalid_grant`,
+///   nothing changes;
+/// - a scope outside what the login was granted *and* what the client may still have:
+///   `invalid_scope`, nothing changes;
+/// - a live token: rotated; of concurrent uses exactly one wins;
+/// - a token rotated less than `refresh_grace` ago, presented again by its client while its
+///   successor is unused: rotated again, the unused successor discarded (a lost answer, two
+///   tabs), so the family still has one live token;
+/// - any other rotated token: reuse, and the whole family is revoked.
+///
+/// Shared by the refresh grant and browser sessions.
 pub(crate) async fn rotate(
     state: &AppState,
     client: &Client,
@@ -304,31 +334,25 @@ pub(crate) async fn rotate(
 ) -> Result<Issued, ApiError> {
     let client = client.clone();
     let now = unix_now();
-    let refresh = random_token(32)?;
-    let next = Successor {
-        hash: refresh_hash(&refresh),
-        expires_at: now + secs(state.config.refresh_idle),
-        jti: random_token(16)?,
-        access_exp: now + secs(state.config.access_lifetime),
+    let hash = refresh_hash(presented);
+    let invalid = || ApiError::InvalidGrant("the refresh token is invalid");
+    let Some(family) = state.store.family_of(&hash).await? else {
+        return Err(invalid());
     };
-    let family = match state
-        .store
-        .use_refresh(&refresh_hash(presented), now, &next)
-        .await?
-    {
-        RefreshUse::Rotated(family) => family,
-        RefreshUse::Reused { family_id } => {
-            // A rotated token came back: whoever holds the family's tokens, one copy leaked.
-            tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
-            inc(&state.metrics.reuse_detections);
-            state.end_login(&family_id, now).await?;
-            return Err(ApiError::InvalidGrant("the refresh token is invalid"));
-        }
-        RefreshUse::Invalid => return Err(ApiError::InvalidGrant("the refresh token is invalid")),
-    };
-    if family.client_id != client.id {
-        return Err(ApiError::InvalidGrant("the refresh token is invalid"));
+    if family.client_id != client.id || family.revoked || family.expires_at <= now {
+        return Err(invalid());
     }
+    // What the login was granted, less what the client may no longer have.
+    let granted: Vec<&str> = family
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && client.scopes.iter().any(|c| c == s))
+        .collect();
+    let scope = match scope_request {
+        Some(req) if req.split(' ').all(|s| granted.contains(&s)) => req.to_owned(),
+        Some(_) => return Err(ApiError::InvalidScope),
+        None => granted.join(" "),
+    };
     let user = match &family.user_id {
         Some(id) => match state
             .users
@@ -339,31 +363,51 @@ pub(crate) async fn rotate(
             Some(user) => Some(user),
             None => {
                 state.end_login(&family.id, now).await?;
-                return Err(ApiError::InvalidGrant("the refresh token is invalid"));
+                return Err(invalid());
             }
         },
         None => None,
     };
-    let scope = match scope_request {
-        Some(req)
-            if req
-                .split(' ')
-                .all(|s| family.scope.split(' ').any(|f| f == s)) =>
-        {
-            req.to_owned()
-        }
-        Some(_) => return Err(ApiError::InvalidScope),
-        None => family.scope.clone(),
+    let ring = state.keys.current(now).await?;
+    let refresh = random_token(32)?;
+    let next = Successor {
+        hash: refresh_hash(&refresh),
+        expires_at: now + secs(state.config.refresh_idle),
+        jti: random_token(16)?,
+        access_exp: now + secs(state.config.access_lifetime),
+        kid: ring.kid().to_owned(),
     };
     let (access_token, expires_in) = access_token(
         state,
+        &ring,
         &client,
         user.as_ref(),
         &scope,
         &family.audience,
-        Record::Done(next.jti),
+        Jti::OfLogin(next.jti.clone()),
     )
     .await?;
+    match state.store.use_refresh(&hash, now, &next).await? {
+        RefreshUse::Rotated(f) if f.id == family.id => {}
+        RefreshUse::Rotated(_) | RefreshUse::Invalid => return Err(invalid()),
+        RefreshUse::Reused { family_id, used_at } => {
+            let grace = secs(state.config.refresh_grace);
+            let again = grace > 0
+                && now - used_at <= grace
+                && state
+                    .store
+                    .regrace(&hash, now, now - grace, &next)
+                    .await?
+                    .is_some();
+            if !again {
+                // A rotated token came back: whoever holds the family's tokens, one copy leaked.
+                tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
+                inc(&state.metrics.reuse_detections);
+                state.end_login(&family_id, now).await?;
+                return Err(invalid());
+            }
+        }
+    }
     Ok(Issued {
         access_token,
         expires_in,
@@ -389,7 +433,12 @@ pub(crate) async fn token(
             issued
         }
         "password" => {
-            let issued = password(&state, &headers, &form, peer.map(|p| p.0.0.ip())).await?;
+            let address = crate::limits::client_address(
+                &state.config.trusted_proxies,
+                &headers,
+                peer.map(|p| p.0.0.ip()),
+            );
+            let issued = password(&state, &headers, &form, address).await?;
             inc(&m.issued_password);
             issued
         }
@@ -429,12 +478,9 @@ pub(crate) async fn revoke(
     let client = authenticate(&state, &headers, &form, true).await?;
     let token = form.require("token", "token is required")?;
     let now = unix_now();
-    if let Some((family, _)) = state
-        .store
-        .refresh_family(&refresh_hash(token), now)
-        .await?
-    {
-        if family.client_id == client.id {
+    // A refresh token in any state (a rotated one too) ends its whole login.
+    if let Some(family) = state.store.family_of(&refresh_hash(token)).await? {
+        if family.client_id == client.id && !family.revoked {
             state.end_login(&family.id, now).await?;
         }
     } else if let Some(claims) = own_access_token(&state, token).await
@@ -457,13 +503,19 @@ pub(crate) async fn introspect(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let form = Form::parse(&headers, body)?;
-    authenticate(&state, &headers, &form, false).await?;
+    let asker = authenticate(&state, &headers, &form, false).await?;
     let token = form.require("token", "token is required")?;
     let now = unix_now();
+    // Only the token's own client, or a resource server registered for its audience, learns
+    // anything about it.
+    let may_see = |client_id: &str, audience: &str| {
+        asker.id == client_id || (asker.introspect && asker.audiences.iter().any(|a| a == audience))
+    };
     if let Some((family, exp)) = state
         .store
         .refresh_family(&refresh_hash(token), now)
         .await?
+        && may_see(&family.client_id, &family.audience)
     {
         return Ok(no_store(json!({
             "active": true, "token_type": "refresh_token", "client_id": family.client_id,
@@ -471,6 +523,14 @@ pub(crate) async fn introspect(
         })));
     }
     if let Some(claims) = own_access_token(&state, token).await
+        && claims.aud.as_ref().is_some_and(|aud| {
+            let client_id = claims
+                .custom
+                .get("client_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            aud.iter().any(|a| may_see(client_id, a))
+        })
         && claims
             .exp
             .is_some_and(|e| i64::try_from(e.as_secs()).unwrap_or(i64::MAX) > now)

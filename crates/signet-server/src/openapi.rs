@@ -120,7 +120,6 @@ pub(crate) struct Revocation {
         crate::app::discovery,
         crate::app::jwks,
         crate::app::ready,
-        crate::metrics::metrics,
         openapi,
     ),
     components(schemas(

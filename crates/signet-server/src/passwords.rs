@@ -5,7 +5,12 @@ use anyhow::{Result, anyhow};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use aws_lc_rs::rand;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
+
+use crate::error::ApiError;
 
 /// Hashes a password (argon2id, the crate's recommended parameters).
 pub(crate) fn hash(password: &str) -> Result<String> {
@@ -27,17 +32,29 @@ pub(crate) fn matches(password: &str, stored: &str) -> bool {
     })
 }
 
-/// Checks a password on a blocking thread. With no user, checks against `dummy` so that the
-/// answer takes as long as for a real user.
+/// How long a login waits for a hashing slot before it is answered 503.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Checks a password on a blocking thread, once one of the `slots` is free (each argon2id
+/// hash holds about 19 MiB, so their number is capped). With no user, checks against `dummy`
+/// so that the answer takes as long as for a real user.
 pub(crate) async fn check(
+    slots: &Arc<Semaphore>,
     password: Zeroizing<String>,
     stored: Option<String>,
     dummy: String,
-) -> bool {
+) -> Result<bool, ApiError> {
+    let permit = match tokio::time::timeout(HASH_WAIT, Arc::clone(slots).acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => return Err(ApiError::Busy("too many logins at once; try again shortly")),
+    };
     let known = stored.is_some();
     let target = stored.unwrap_or(dummy);
-    let ok = tokio::task::spawn_blocking(move || matches(&password, &target))
-        .await
-        .unwrap_or(false);
-    ok && known
+    let ok = tokio::task::spawn_blocking(move || {
+        let _slot = permit;
+        matches(&password, &target)
+    })
+    .await
+    .unwrap_or(false);
+    Ok(ok && known)
 }

@@ -95,8 +95,10 @@ impl MasterKey {
 }
 
 fn read_or_create(path: &Path) -> Result<String> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        return Ok(text);
+    if path.exists() {
+        crate::datadir::refuse_if_shared(path, "the master key file", "600")?;
+        return std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()));
     }
     let mut key = Zeroizing::new([0u8; 32]);
     rand::fill(key.as_mut()).map_err(|_| anyhow!("no randomness"))?;

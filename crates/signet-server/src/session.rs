@@ -215,7 +215,11 @@ pub(crate) async fn login(
         password,
         scope,
         audience,
-        peer.map(|p| p.0.0.ip()),
+        crate::limits::client_address(
+            &state.config.trusted_proxies,
+            &headers,
+            peer.map(|p| p.0.0.ip()),
+        ),
     )
     .await?;
     session_response(&state, issued)
@@ -232,8 +236,9 @@ pub(crate) async fn refresh(
     // The family's client, whatever the token's state: rotation decides, and detects reuse.
     let client_id = state
         .store
-        .family_client_of(&oauth::refresh_hash(&presented))
+        .family_of(&oauth::refresh_hash(&presented))
         .await?
+        .map(|f| f.client_id)
         .ok_or(ApiError::InvalidGrant("no session"))?;
     let client = session_client(&state, &client_id).await?;
     let issued = oauth::rotate(&state, &client, &presented, None).await?;

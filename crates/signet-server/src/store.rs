@@ -39,6 +39,8 @@ pub struct Client {
     pub scopes: Vec<String>,
     /// Audiences allowed; the first is the default.
     pub audiences: Vec<String>,
+    /// A resource server: may introspect tokens meant for its audiences.
+    pub introspect: bool,
 }
 
 impl Client {
@@ -78,6 +80,8 @@ pub(crate) struct Successor {
     pub(crate) expires_at: i64,
     pub(crate) jti: String,
     pub(crate) access_exp: i64,
+    /// The key that signs the access token issued beside it.
+    pub(crate) kid: String,
 }
 
 /// What using a refresh token found.
@@ -85,10 +89,22 @@ pub(crate) struct Successor {
 pub(crate) enum RefreshUse {
     /// The token was live and is now used; its family is returned.
     Rotated(Family),
-    /// The token had been used before: reuse.
-    Reused { family_id: String },
+    /// The token had been used before (at `used_at`): reuse, unless within the grace period.
+    Reused { family_id: String, used_at: i64 },
     /// Unknown, expired, or its family is revoked or over.
     Invalid,
+}
+
+/// One entry of the revocation feed.
+#[derive(Debug)]
+pub(crate) struct FeedEntry {
+    pub(crate) seq: i64,
+    /// The denied `jti`, or for a key entry the withdrawn `kid`.
+    pub(crate) id: String,
+    pub(crate) exp: i64,
+    pub(crate) revoked_at: i64,
+    /// A signing key was withdrawn: verifiers fetch the keys again.
+    pub(crate) key: bool,
 }
 
 /// The database.
@@ -115,8 +131,8 @@ fn json_list(text: &str) -> Vec<String> {
 impl Store {
     /// Opens (creating if needed) `dir/signet.db` and runs the migrations.
     pub async fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join("signet.db");
+        crate::datadir::prepare(dir, &path)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -226,12 +242,13 @@ impl Store {
     // --- clients
 
     pub(crate) async fn add_client(&self, client: &Client, now: i64) -> Result<()> {
-        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(&client.id)
             .bind(&client.secret_hash)
             .bind(serde_json::to_string(&client.grants)?)
             .bind(serde_json::to_string(&client.scopes)?)
             .bind(serde_json::to_string(&client.audiences)?)
+            .bind(client.introspect)
             .bind(now)
             .execute(&self.pool)
             .await
@@ -246,6 +263,7 @@ impl Store {
             grants: json_list(row.get::<&str, _>("grants")),
             scopes: json_list(row.get::<&str, _>("scopes")),
             audiences: json_list(row.get::<&str, _>("audiences")),
+            introspect: row.get::<i64, _>("introspect") != 0,
         }
     }
 
@@ -279,6 +297,14 @@ impl Store {
         for family in families {
             self.revoke_family(&family, now).await?;
         }
+        let _writing = self.writer.lock().await;
+        // Its own access tokens (client credentials) are denied until they expire.
+        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT jti, exp, ? FROM client_tokens WHERE client_id = ? AND exp > ?")
+            .bind(now)
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(query("DELETE FROM clients WHERE id = ?")
             .bind(id)
             .execute(&self.pool)
@@ -350,16 +376,17 @@ impl Store {
         family_id: &str,
         now: i64,
         expires_at: i64,
-        access: (&str, i64),
+        access: (&str, i64, &str),
     ) -> Result<()> {
         let _writing = self.writer.lock().await;
-        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp) VALUES (?, ?, ?, ?, ?, ?)")
+        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(hash)
             .bind(family_id)
             .bind(now)
             .bind(expires_at)
             .bind(access.0)
             .bind(access.1)
+            .bind(access.2)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -391,7 +418,7 @@ impl Store {
         // family, and (by the `refresh_tokens_rotate` trigger) stores the successor. A token that
         // was not claimed is looked at again to tell reuse from junk.
         let claimed = query(
-            "UPDATE refresh_tokens SET used_at = ?, next_hash = ?, next_expires_at = ?, next_jti = ?, next_access_exp = ? \
+            "UPDATE refresh_tokens SET used_at = ?, next_hash = ?, next_expires_at = ?, next_jti = ?, next_access_exp = ?, next_access_kid = ? \
              WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING \
              family_id AS id, \
              (SELECT user_id FROM refresh_families WHERE id = family_id) AS user_id, \
@@ -406,6 +433,7 @@ impl Store {
         .bind(next.expires_at)
         .bind(&next.jti)
         .bind(next.access_exp)
+        .bind(&next.kid)
         .bind(hash)
         .bind(now)
         .fetch_optional(&self.pool)
@@ -434,6 +462,7 @@ impl Store {
                         } else {
                             RefreshUse::Reused {
                                 family_id: family.id,
+                                used_at: row.get::<Option<i64>, _>("token_used").unwrap_or(0),
                             }
                         }
                     }
@@ -465,13 +494,71 @@ impl Store {
         }))
     }
 
-    /// The client of the family a refresh token belongs to, whatever its state.
-    pub(crate) async fn family_client_of(&self, hash: &[u8]) -> Result<Option<String>> {
-        let row = query("SELECT f.client_id FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?")
+    /// The family a refresh token belongs to, whatever the token's state.
+    pub(crate) async fn family_of(&self, hash: &[u8]) -> Result<Option<Family>> {
+        let row = query("SELECT f.* FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?")
             .bind(hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| r.get("client_id")))
+        Ok(row.as_ref().map(Self::family_from))
+    }
+
+    /// Rotates again a refresh token that was rotated at or after `since`, if its successor is
+    /// still unused: the successor is discarded and `next` takes its place, so the family
+    /// keeps exactly one live token. `None` when the grace does not apply (the successor was
+    /// used, or the family is over), and then nothing changes.
+    pub(crate) async fn regrace(
+        &self,
+        hash: &[u8],
+        now: i64,
+        since: i64,
+        next: &Successor,
+    ) -> Result<Option<Family>> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let row = query(
+            "SELECT f.*, t.next_hash AS successor FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+             WHERE t.hash = ? AND t.used_at >= ? AND f.revoked_at IS NULL AND f.expires_at > ?",
+        )
+        .bind(hash)
+        .bind(since)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let family = Self::family_from(&row);
+        let successor: Option<Vec<u8>> = row.get("successor");
+        let discarded = query("DELETE FROM refresh_tokens WHERE hash = ? AND used_at IS NULL")
+            .bind(successor)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if discarded != 1 {
+            return Ok(None);
+        }
+        query("UPDATE refresh_tokens SET next_hash = ?, next_expires_at = ?, next_jti = ?, next_access_exp = ?, next_access_kid = ? WHERE hash = ?")
+            .bind(&next.hash)
+            .bind(next.expires_at)
+            .bind(&next.jti)
+            .bind(next.access_exp)
+            .bind(&next.kid)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&next.hash)
+            .bind(&family.id)
+            .bind(now)
+            .bind(next.expires_at.min(family.expires_at))
+            .bind(&next.jti)
+            .bind(next.access_exp)
+            .bind(&next.kid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(family))
     }
 
     /// Revokes a family: its refresh tokens stop working and its live access tokens are denied.
@@ -507,6 +594,86 @@ impl Store {
         Ok(())
     }
 
+    /// Records a client's own access token, so that it can be denied with its client or key.
+    pub(crate) async fn record_client_token(
+        &self,
+        jti: &str,
+        client_id: &str,
+        kid: &str,
+        exp: i64,
+    ) -> Result<()> {
+        let _writing = self.writer.lock().await;
+        query("INSERT INTO client_tokens (jti, client_id, kid, exp) VALUES (?, ?, ?, ?)")
+            .bind(jti)
+            .bind(client_id)
+            .bind(kid)
+            .bind(exp)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Withdraws a signing key at once: it leaves the key table (and so the JWKS), every login
+    /// whose access tokens it signed is revoked, every access token it signed that the issuer
+    /// recorded is denied, and a `key` entry tells verifiers to fetch the keys again. Returns
+    /// how many logins were ended, or `None` if there is no such key.
+    pub(crate) async fn revoke_key(
+        &self,
+        kid: &str,
+        now: i64,
+        entry_until: i64,
+    ) -> Result<Option<u64>> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let removed = query("DELETE FROM signing_keys WHERE kid = ?")
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(None);
+        }
+        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT t.access_jti, t.access_exp, ? FROM refresh_tokens t \
+               JOIN refresh_tokens k ON k.family_id = t.family_id WHERE k.access_kid = ? AND t.access_exp > ?")
+            .bind(now)
+            .bind(kid)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let ended = query("UPDATE refresh_families SET revoked_at = ? WHERE revoked_at IS NULL AND id IN (SELECT family_id FROM refresh_tokens WHERE access_kid = ?)")
+            .bind(now)
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT jti, exp, ? FROM client_tokens WHERE kid = ? AND exp > ?")
+            .bind(now)
+            .bind(kid)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT OR REPLACE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, 'key')")
+            .bind(kid)
+            .bind(entry_until)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(ended))
+    }
+
+    /// A cheap summary of the key table, to notice changes made by another process.
+    pub(crate) async fn keys_version(&self) -> Result<String> {
+        let row = query("SELECT COUNT(*) AS n, COALESCE(group_concat(kid || ':' || active_from), '') AS v FROM signing_keys")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(format!(
+            "{}/{}",
+            row.get::<i64, _>("n"),
+            row.get::<String, _>("v")
+        ))
+    }
+
     pub(crate) async fn is_revoked(&self, jti: &str) -> Result<bool> {
         Ok(query("SELECT 1 FROM revoked_jti WHERE jti = ?")
             .bind(jti)
@@ -515,40 +682,44 @@ impl Store {
             .is_some())
     }
 
-    /// Denied `jti`s after `cursor` whose tokens have not expired yet, oldest first, at most
-    /// `limit`; each with its cursor.
+    /// Feed entries after `cursor` whose `exp` is after `until`, oldest first, at most
+    /// `limit`.
     pub(crate) async fn revocations_after(
         &self,
         cursor: i64,
-        now: i64,
+        until: i64,
         limit: i64,
-    ) -> Result<Vec<(i64, String, i64, i64)>> {
+    ) -> Result<Vec<FeedEntry>> {
         let rows = query(
-            "SELECT seq, jti, exp, revoked_at FROM revoked_jti WHERE seq > ? AND exp > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, jti, exp, revoked_at, kind FROM revoked_jti WHERE seq > ? AND exp > ? ORDER BY seq LIMIT ?",
         )
         .bind(cursor)
-        .bind(now)
+        .bind(until)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .iter()
-            .map(|r| {
-                (
-                    r.get("seq"),
-                    r.get("jti"),
-                    r.get("exp"),
-                    r.get("revoked_at"),
-                )
+            .map(|r| FeedEntry {
+                seq: r.get("seq"),
+                id: r.get("jti"),
+                exp: r.get("exp"),
+                revoked_at: r.get("revoked_at"),
+                key: r.get::<&str, _>("kind") == "key",
             })
             .collect())
     }
 
-    /// Forgets what no longer matters: expired denials and access records, dead refresh tokens.
-    pub(crate) async fn prune(&self, now: i64) -> Result<()> {
+    /// Forgets what no longer matters: denials kept `keep` seconds past their tokens' expiry
+    /// (the verifiers' leeway), client tokens, dead refresh tokens.
+    pub(crate) async fn prune(&self, now: i64, keep: i64) -> Result<()> {
         let _writing = self.writer.lock().await;
         query("DELETE FROM revoked_jti WHERE exp <= ?")
-            .bind(now)
+            .bind(now.saturating_sub(keep))
+            .execute(&self.pool)
+            .await?;
+        query("DELETE FROM client_tokens WHERE exp <= ?")
+            .bind(now.saturating_sub(keep))
             .execute(&self.pool)
             .await?;
         query("DELETE FROM refresh_tokens WHERE expires_at <= ?")

@@ -68,6 +68,8 @@ pub struct UnverifiedToken<'t> {
     signing_input: &'t str,
     payload_b64: &'t str,
     signature_b64: &'t str,
+    /// The whole token's length, checked again against each verification's own limit.
+    len: usize,
     /// The decoded payload, made once it is needed (after the signature checks out).
     payload: OnceCell<Vec<u8>>,
 }
@@ -137,6 +139,7 @@ impl<'t> UnverifiedToken<'t> {
             signing_input: &token[..header.len() + 1 + payload.len()],
             payload_b64: payload,
             signature_b64: signature,
+            len: token.len(),
             payload: OnceCell::new(),
         })
     }
@@ -146,9 +149,17 @@ impl<'t> UnverifiedToken<'t> {
         &self.header
     }
 
-    /// Finds the key, checks the algorithm and the signature, and returns the payload.
+    /// Finds the key, checks the algorithm and the signature, and returns the payload. Every
+    /// verification passes here: the key's algorithm is checked against the header's again, so
+    /// that a caller's own [`KeySource`] cannot skip that rule.
     fn check_signature(&self, keys: &impl KeySource) -> Result<&[u8], Error> {
         let key = keys.key_for(&self.header)?;
+        if key.alg() != self.header.alg() {
+            return Err(Error::AlgorithmMismatch {
+                expected: key.alg(),
+                found: self.header.alg(),
+            });
+        }
         let mut buf = [MaybeUninit::<u8>::uninit(); MAX_SIGNATURE];
         let signature =
             b64::decode_into(self.signature_b64.as_bytes(), &mut buf).ok_or(Malformed::Base64)?;
@@ -156,12 +167,17 @@ impl<'t> UnverifiedToken<'t> {
         self.payload()
     }
 
-    /// Verifies the signature and then the claims. Claims borrow from this token.
+    /// Verifies the signature and then the claims. Claims borrow from this token. The size
+    /// limit of `validation` applies here too, however the token was parsed.
     pub fn verify<'a, C: Deserialize<'a>>(
         &'a self,
         keys: &impl KeySource,
         validation: &Validation,
     ) -> Result<Verified<'a, C>, Error> {
+        let limit = validation.max_token_size();
+        if self.len > limit {
+            return Err(Error::TooLarge { limit });
+        }
         let payload = self.check_signature(keys)?;
         validation.check_header(&self.header)?;
         let claims = claims::parse(payload, validation.required_claims())?;

@@ -1,12 +1,12 @@
-//! The public test vectors beside the project: `../shared/vectors/` by default (see its README
-//! for provenance), or the folder named by `SIGNET_VECTORS`.
+//! The public test vectors kept in the repository: `crates/signet/tests/vectors/` (see its
+//! README for provenance and licences), or the folder named by `SIGNET_VECTORS`.
 
 use std::path::PathBuf;
 
 /// The folder the vectors are read from.
 fn root() -> PathBuf {
     std::env::var_os("SIGNET_VECTORS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors"),
         PathBuf::from,
     )
 }

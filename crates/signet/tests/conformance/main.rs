@@ -1,6 +1,6 @@
 //! Conformance: public test vectors run through Signet's own API.
 //!
-//! The vectors live in `../shared/vectors/` beside the project, or where `SIGNET_VECTORS` says.
+//! The vectors live in `tests/vectors/` (with their provenance), or where `SIGNET_VECTORS` says.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 

@@ -584,3 +584,53 @@ impl WithKidCopy for SigningKey {
             .with_kid(kid)
     }
 }
+
+#[test]
+fn oversized_token_is_refused_on_the_two_step_path_under_the_callers_limit() {
+    // The caller set a tighter limit than the 16 KiB default; parsing first and verifying
+    // after must not fall back to the default.
+    let k = key(Algorithm::HS256);
+    let big = "x".repeat(3000);
+    let t = forge(k, r#"{"alg":"HS256"}"#, &payload(&format!(r#""pad":"{big}""#)));
+    let tight = signet::Validation::builder()
+        .issuer(crate::ISS)
+        .audience(crate::AUD)
+        .clock(std::sync::Arc::new(signet::FixedClock(crate::NOW)))
+        .max_token_size(1024)
+        .build();
+    let parsed = UnverifiedToken::parse(&t).unwrap();
+    assert_eq!(
+        parsed.verify::<()>(k.verifying_key(), &tight).map(|_| ()),
+        Err(Error::TooLarge { limit: 1024 })
+    );
+    assert_eq!(
+        k.verifying_key().verify::<()>(&t, &tight).map(|_| ()),
+        Err(Error::TooLarge { limit: 1024 })
+    );
+}
+
+/// A caller's own key source that hands out one key whatever the header says.
+struct Careless(VerifyingKey);
+
+impl signet::KeySource for Careless {
+    fn key_for(&self, _header: &signet::Header) -> Result<&VerifyingKey, Error> {
+        Ok(&self.0)
+    }
+}
+
+#[test]
+fn algorithm_swap_through_a_careless_custom_key_source_is_refused() {
+    // The key is HS384; the token says HS256 and is signed with the same secret under HS256.
+    let secret = [7u8; 64];
+    let hs384 = VerifyingKey::from_hmac_secret(Algorithm::HS384, &secret).unwrap();
+    let hs256 = SigningKey::from_hmac_secret(Algorithm::HS256, &secret).unwrap();
+    let t = token(&hs256);
+    let parsed = UnverifiedToken::parse(&t).unwrap();
+    assert_eq!(
+        parsed.verify::<()>(&Careless(hs384), &validation()).map(|_| ()),
+        Err(Error::AlgorithmMismatch {
+            expected: Algorithm::HS384,
+            found: Algorithm::HS256
+        })
+    );
+}

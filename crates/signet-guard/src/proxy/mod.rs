@@ -1,53 +1,76 @@
 //! `signet proxy`: the guard in front of a service written in any language. Verified claims go
 //! upstream in headers (`X-Signet-Sub`, `X-Signet-Scope`, and all claims as base64url JSON in
-//! `X-Signet-Claims`); any such headers the client sent are removed first. Bodies stream both
+//! `X-Signet-Claims`); any header the client sent that an upstream could read as one of them
+//! is removed first (see [`forwarded_headers`]). Request paths stay under the upstream's base
+//! path (see [`upstream_path`]). Bodies stream both
 //! ways; connections to the upstream are kept alive; the upstream's status and headers come
 //! back as they are.
+
+mod headers;
+mod path;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use futures_util::TryStreamExt;
 
-use crate::{AccessClaims, Guard, GuardLayer, Refusal};
+pub use headers::forwarded_headers;
+pub use path::{PathError, upstream_path};
 
-/// Headers that describe one hop and are not forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-];
+use crate::{AccessClaims, Guard, GuardLayer, Refusal};
 
 #[derive(Debug, Clone)]
 struct Upstream {
     http: reqwest::Client,
+    /// Scheme and authority, such as `http://127.0.0.1:3000`.
+    origin: String,
+    /// The base path every request stays under, such as `/app` (or empty).
     base: String,
     scopes: Arc<Vec<String>>,
 }
 
+/// Why the proxy cannot be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The upstream is not an absolute http(s) URL without query or fragment.
+    #[error("the upstream must be an http(s) URL without query or fragment: {0}")]
+    Upstream(String),
+    /// The HTTP client could not be made.
+    #[error("cannot make the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
 /// The proxy as a router: every request is checked by `guard`, must carry every scope in
-/// `required_scopes`, and goes on to `upstream` (such as `http://127.0.0.1:3000`).
+/// `required_scopes`, and goes on to `upstream` (such as `http://127.0.0.1:3000/app`), its path
+/// kept under the upstream's base path (see [`upstream_path`]).
 pub fn router(
     guard: Guard,
     upstream: &str,
     required_scopes: Vec<String>,
-) -> Result<Router, reqwest::Error> {
+) -> Result<Router, ProxyError> {
+    let url = reqwest::Url::parse(upstream).map_err(|_| ProxyError::Upstream(upstream.into()))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+    {
+        return Err(ProxyError::Upstream(upstream.into()));
+    }
+    let origin = url.origin().ascii_serialization();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
+        .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let state = Upstream {
         http,
-        base: upstream.trim_end_matches('/').to_owned(),
+        origin,
+        base: url.path().trim_end_matches('/').to_owned(),
         scopes: Arc::new(required_scopes),
     };
     Ok(Router::new()
@@ -56,34 +79,12 @@ pub fn router(
         .layer(GuardLayer::new(guard)))
 }
 
-fn forwarded_headers(incoming: &HeaderMap, claims: &AccessClaims) -> HeaderMap {
-    let mut out = HeaderMap::new();
-    for (name, value) in incoming {
-        let n = name.as_str();
-        // The client's own X-Signet-* headers would pass for verified claims: drop them. The
-        // token itself is not needed upstream.
-        if n.starts_with("x-signet-") || HOP_BY_HOP.contains(&n) || name == header::AUTHORIZATION {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
-    }
-    let mut put = |name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            out.insert(HeaderName::from_static(name), v);
-        }
-    };
-    if let Some(sub) = claims.sub.as_deref() {
-        put("x-signet-sub", sub);
-    }
-    if let Some(scope) = claims.custom.get("scope").and_then(|s| s.as_str()) {
-        put("x-signet-scope", scope);
-    }
-    let json = serde_json::to_vec(claims).unwrap_or_default();
-    put(
-        "x-signet-claims",
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json),
-    );
-    out
+fn refused_path(e: PathError) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({"error": "invalid_request", "error_description": e.to_string()})),
+    )
+        .into_response()
 }
 
 async fn forward(State(up): State<Upstream>, request: Request) -> Response {
@@ -101,8 +102,12 @@ async fn forward(State(up): State<Upstream>, request: Request) -> Response {
         return Refusal::InsufficientScope(missing.clone()).into_response();
     }
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let url = format!("{}{path}", up.base);
+    let asked = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let path = match upstream_path(&up.base, asked) {
+        Ok(p) => p,
+        Err(e) => return refused_path(e),
+    };
+    let url = format!("{}{path}", up.origin);
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let sent = up
         .http
@@ -113,11 +118,12 @@ async fn forward(State(up): State<Upstream>, request: Request) -> Response {
         .await;
     match sent {
         Ok(res) => {
+            let listed = headers::listed_in_connection(res.headers());
             let mut response = Response::builder().status(res.status());
-            if let Some(headers) = response.headers_mut() {
+            if let Some(out) = response.headers_mut() {
                 for (name, value) in res.headers() {
-                    if !HOP_BY_HOP.contains(&name.as_str()) {
-                        headers.append(name.clone(), value.clone());
+                    if headers::is_end_to_end(name, &listed) {
+                        out.append(name.clone(), value.clone());
                     }
                 }
             }
