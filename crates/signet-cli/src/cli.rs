@@ -154,7 +154,11 @@ pub(crate) struct ServeArgs {
     pub(crate) metrics_listen: Option<String>,
     /// A proxy (CIDR) whose X-Forwarded-For / Forwarded headers name the client address;
     /// repeat for several. Without it those headers are ignored.
-    #[arg(long = "trusted-proxy", env = "SIGNET_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "SIGNET_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub(crate) trusted_proxies: Vec<String>,
     /// How long a just-rotated refresh token may be presented again by its client [default:
     /// 10s; 0 turns it off].

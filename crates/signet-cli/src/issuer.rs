@@ -151,7 +151,11 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
     connection_limits(
         &mut config.connections,
         &args.connections,
-        (file.header_read_timeout, file.idle_timeout, file.max_connections),
+        (
+            file.header_read_timeout,
+            file.idle_timeout,
+            file.max_connections,
+        ),
     )?;
     if let Some(n) = args.max_streams.or(file.max_streams) {
         config.max_streams = n;
@@ -172,7 +176,9 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
                 DEFAULT_METRICS.parse().ok()
             }
             Err(_) => {
-                eprintln!("warning: {DEFAULT_METRICS} is taken; /metrics is not served (set --metrics-listen)");
+                eprintln!(
+                    "warning: {DEFAULT_METRICS} is taken; /metrics is not served (set --metrics-listen)"
+                );
                 None
             }
         },
@@ -459,7 +465,10 @@ pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {
     let metrics_listen: Option<std::net::SocketAddr> = args
         .metrics_listen
         .as_deref()
-        .map(|m| m.parse().map_err(|_| anyhow!("invalid metrics address {m:?}")))
+        .map(|m| {
+            m.parse()
+                .map_err(|_| anyhow!("invalid metrics address {m:?}"))
+        })
         .transpose()?;
     let mut limits = signet_server::ConnectionLimits::default();
     connection_limits(&mut limits, &args.connections, (None, None, None))?;
@@ -469,7 +478,9 @@ pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {
         (Some(id), _) => options.client = Some((id.clone(), feed_secret(args)?)),
         (None, true) => {
             options.insecure_no_revocation = true;
-            tracing::warn!("revocations are NOT followed (--insecure-no-revocation): revoked tokens pass until they expire");
+            tracing::warn!(
+                "revocations are NOT followed (--insecure-no-revocation): revoked tokens pass until they expire"
+            );
         }
         (None, false) => bail!(
             "signet proxy follows the issuer's revocations: give --client-id (secret in --client-secret-file or SIGNET_CLIENT_SECRET), or --insecure-no-revocation"

@@ -112,6 +112,9 @@ impl Guard {
                 Ok(keys) => self.set_keys(keys),
                 Err(e) => tracing::warn!(error = %e, "JWKS fetch after a key change failed"),
             }
+            // The issuer may publish the new key a moment later: let the next unknown kid
+            // fetch again at once.
+            jwks.forget_cooldown();
         }
     }
 
@@ -302,7 +305,10 @@ impl Guard {
         // A leeway longer than the feed keeps entries would let a token pass after its
         // revocation was dropped from the feed: never allow more.
         let mut leeway = options.leeway;
-        if follows && let Some(kept) = found.retention && leeway > kept {
+        if follows
+            && let Some(kept) = found.retention
+            && leeway > kept
+        {
             tracing::warn!(
                 leeway_secs = leeway.as_secs(),
                 retention_secs = kept.as_secs(),

@@ -123,6 +123,13 @@ impl Jwks {
         self.last_success.load(Ordering::Relaxed)
     }
 
+    /// Lets the next fetch for an unknown `kid` happen at once.
+    pub(crate) fn forget_cooldown(&self) {
+        if let Ok(mut last) = self.last_fetch.lock() {
+            *last = None;
+        }
+    }
+
     /// How many times the JWKS was fetched.
     pub(crate) fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)

@@ -211,8 +211,23 @@ async fn the_cache_skips_only_the_signature_and_still_checks_expiry() {
         call(&app, Some(format!("Bearer {t}"))).await.0,
         StatusCode::OK
     );
-    // With the keys gone, only the cache can accept it: it does.
+    // A second call is a cache hit.
+    assert_eq!(
+        call(&app, Some(format!("Bearer {t}"))).await.0,
+        StatusCode::OK
+    );
+    assert!(
+        guard
+            .metrics()
+            .contains("signet_guard_cache_hit_ratio 0.5000")
+    );
+    // With the key withdrawn, the cache no longer accepts what it verified.
     guard.set_keys(KeySet::default());
+    assert_eq!(
+        call(&app, Some(format!("Bearer {t}"))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    guard.set_keys(KeySet::new([key.verifying_key().clone()]));
     assert_eq!(
         call(&app, Some(format!("Bearer {t}"))).await.0,
         StatusCode::OK

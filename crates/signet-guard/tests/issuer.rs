@@ -403,8 +403,72 @@ async fn the_keys_can_come_from_a_jwks_url_without_discovery() {
     let issuer = start().await;
     let mut o = IssuerOptions::new(issuer.base.clone(), AUD);
     o.jwks_url = Some(format!("{}/.well-known/jwks.json", issuer.base));
+    o.insecure_no_revocation = true;
     let guard = Guard::from_issuer(o).await.unwrap();
     assert!(guard.verify(&issuer.token().await).await.is_ok());
     assert_eq!(guard.feed_age(), None, "no feed without client credentials");
+    issuer.stop().await;
+}
+
+fn kid_of(token: &str) -> String {
+    signet::UnverifiedToken::parse(token)
+        .unwrap()
+        .header()
+        .kid()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_token_of_a_withdrawn_key_is_refused_once_the_issuer_says_so() {
+    let issuer = start().await;
+    let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
+    let token = issuer.token().await;
+    assert!(guard.verify(&token).await.is_ok());
+    assert!(guard.verify(&token).await.is_ok(), "now from the cache");
+    tokio::time::sleep(Duration::from_millis(300)).await; // the follower connects
+    let admin = Admin::open(&config(issuer.dir.path())).await.unwrap();
+    let kid = kid_of(&token);
+    assert!(
+        admin.revoke_key(&kid, false).await.is_err(),
+        "the signing key needs --force"
+    );
+    admin.revoke_key(&kid, true).await.unwrap();
+    let withdrawn = Instant::now();
+    while guard.verify(&token).await.is_ok() {
+        assert!(
+            withdrawn.elapsed() < Duration::from_secs(5),
+            "a token of the withdrawn key is still accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("key withdrawal lag: {:?}", withdrawn.elapsed());
+    // The issuer signs with the new key within a second; its tokens pass.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let fresh = issuer.token().await;
+    assert_ne!(kid_of(&fresh), kid);
+    assert!(guard.verify(&fresh).await.is_ok());
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guard_that_would_fail_open_or_go_over_plain_http_refuses_to_start() {
+    let issuer = start().await;
+    let mut no_feed = IssuerOptions::new(issuer.base.clone(), AUD);
+    no_feed.client = None;
+    assert!(Guard::from_issuer(no_feed).await.is_err());
+    for far in [
+        "http://issuer.example",
+        "http://127.0.0.1@issuer.example/",
+        "ftp://127.0.0.1/",
+    ] {
+        let mut o = options(&issuer);
+        o.issuer = far.into();
+        let err = Guard::from_issuer(o).await.unwrap_err().to_string();
+        assert!(
+            err.contains("https") || err.contains("refusing"),
+            "{far}: {err}"
+        );
+    }
     issuer.stop().await;
 }

@@ -188,6 +188,15 @@ impl Admin {
         self.store.clients().await
     }
 
+    /// Replaces the scopes a client may have. Its logins keep going, but a refresh grants only
+    /// the scopes it still has.
+    pub async fn set_client_scopes(&self, id: &str, scopes: Vec<String>) -> Result<()> {
+        if !self.store.set_client_scopes(id, &scopes).await? {
+            bail!("no client {id}");
+        }
+        Ok(())
+    }
+
     /// Deletes a client and ends its logins.
     pub async fn delete_client(&self, id: &str) -> Result<()> {
         if !self.store.delete_client(id, unix_now()).await? {
@@ -210,9 +219,7 @@ impl Admin {
     pub async fn revoke_key(&self, kid: &str, force: bool) -> Result<u64> {
         let now = unix_now();
         self.keys.refresh(now, None).await?;
-        self.keys
-            .revoke(kid, now, force, self.retention)
-            .await
+        self.keys.revoke(kid, now, force, self.retention).await
     }
 
     /// Makes a new key that signs at once (an emergency rotation); returns its id.

@@ -169,13 +169,15 @@ impl AppState {
             if version == seen_keys && !due {
                 continue;
             }
-            if version != seen_keys && !seen_keys.is_empty() {
-                // Verifiers learn of it through the feed's key entry; wake the streams.
-                self.revoked.notify_waiters();
-            }
+            let changed = version != seen_keys && !seen_keys.is_empty();
             seen_keys = version;
             if let Err(e) = self.keys.refresh(now, Some(self.config.rotation)).await {
                 tracing::error!(error = %format!("{e:#}"), "key refresh failed");
+            }
+            if changed {
+                // The JWKS now shows the change; verifiers learn of it through the feed's key
+                // entry: wake the streams.
+                self.revoked.notify_waiters();
             }
             if !due {
                 continue;

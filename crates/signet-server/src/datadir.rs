@@ -34,7 +34,8 @@ pub(crate) fn refuse_if_shared(_path: &Path, _what: &str, _fix: &str) -> Result<
     Ok(())
 }
 
-/// Makes `dir` (0700) if it is missing, refuses it if other users can read it, and makes the
+/// Makes `dir` (0700) if it is missing or new, refuses it if it holds a database and other
+/// users can read it, and makes the
 /// database file `db` 0600 before SQLite opens it (its `-wal` and `-shm` files take the same
 /// mode).
 pub(crate) fn prepare(dir: &Path, db: &Path) -> Result<()> {
@@ -46,6 +47,16 @@ pub(crate) fn prepare(dir: &Path, db: &Path) -> Result<()> {
         builder
             .create(dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    if !db.exists() {
+        // A fresh directory (made by someone else, such as a temporary folder) is made
+        // private now; one that already holds a database and was left open is refused.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot restrict {}", dir.display()))?;
+        }
     }
     refuse_if_shared(dir, "the data directory", "700")?;
     let mut options = std::fs::OpenOptions::new();
@@ -60,7 +71,9 @@ pub(crate) fn prepare(dir: &Path, db: &Path) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let file = db.with_file_name(format!(
             "{}{suffix}",
-            db.file_name().and_then(|n| n.to_str()).unwrap_or("signet.db")
+            db.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("signet.db")
         ));
         if file.exists() {
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))

@@ -105,12 +105,14 @@ pub(crate) struct After {
     after: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/oauth2/revocations", params(("after" = Option<i64>, Query, description = "Cursor: entries after it")), responses((status = 200, body = crate::openapi::RevocationPage, description = "A page; with `Accept: text/event-stream`, a stream of `revocation` events"), (status = 401, body = crate::openapi::OAuthError)))]
+#[utoipa::path(get, path = "/oauth2/revocations", params(("after" = Option<i64>, Query, description = "Cursor: entries after it")), responses((status = 200, body = crate::openapi::RevocationPage, description = "A page; with `Accept: text/event-stream`, a stream of `revocation` events"), (status = 401, body = crate::openapi::OAuthError), (status = 400, body = crate::openapi::OAuthError), (status = 429, body = crate::openapi::OAuthError), (status = 503, body = crate::openapi::OAuthError)))]
 pub(crate) async fn revocations(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<After>,
+    query: Result<Query<After>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(q) =
+        query.map_err(|_| ApiError::InvalidRequest("after must be a cursor (an integer)"))?;
     let client = authenticate(&state, &headers, &Form::empty(), false).await?;
     let last_event = headers
         .get("last-event-id")
@@ -138,8 +140,10 @@ pub(crate) async fn revocations(
     let next = page.last().map_or(cursor, |e| e.seq);
     let entries: Vec<_> = page.iter().map(entry_json).collect();
     let retention = state.config.revocation_retention.as_secs();
-    Ok(Json(json!({"revocations": entries, "cursor": next, "retention_seconds": retention}))
-        .into_response())
+    Ok(
+        Json(json!({"revocations": entries, "cursor": next, "retention_seconds": retention}))
+            .into_response(),
+    )
 }
 
 /// Revocations after `cursor`, then each new one as it is made.

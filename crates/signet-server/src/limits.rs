@@ -114,7 +114,10 @@ pub(crate) fn client_address(
     let mut hops: Vec<IpAddr> = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
         let Ok(text) = value.to_str() else { continue };
-        hops.extend(text.split(',').filter_map(|h| h.trim().parse::<IpAddr>().ok()));
+        hops.extend(
+            text.split(',')
+                .filter_map(|h| h.trim().parse::<IpAddr>().ok()),
+        );
     }
     if hops.is_empty() {
         for value in headers.get_all("forwarded") {
@@ -217,7 +220,10 @@ mod tests {
             Some("198.51.100.9".parse().unwrap())
         );
         let mut forwarded = HeaderMap::new();
-        forwarded.insert("forwarded", r#"for="[2001:db8::7]:4711";proto=https"#.parse().unwrap());
+        forwarded.insert(
+            "forwarded",
+            r#"for="[2001:db8::7]:4711";proto=https"#.parse().unwrap(),
+        );
         assert_eq!(
             client_address(&trusted, &forwarded, Some(proxy)),
             Some("2001:db8::7".parse().unwrap())
@@ -235,7 +241,10 @@ mod tests {
             let _ = w.hit(&i, t0);
         }
         assert_eq!(w.len(), MAX_ENTRIES, "no more keys than the cap");
-        assert!(w.hit(&usize::MAX, t0).is_err(), "a newcomer waits when full");
+        assert!(
+            w.hit(&usize::MAX, t0).is_err(),
+            "a newcomer waits when full"
+        );
         w.prune(t0 + Duration::from_secs(61));
         assert_eq!(w.len(), 0);
         assert!(w.hit(&usize::MAX, t0 + Duration::from_secs(61)).is_ok());

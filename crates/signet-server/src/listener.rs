@@ -151,7 +151,9 @@ pub async fn serve_router(
         let service = router
             .clone()
             .map_request(move |mut request: axum::extract::Request<_>| {
-                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(peer));
                 request
             });
         let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));

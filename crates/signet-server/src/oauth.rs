@@ -206,8 +206,16 @@ async fn client_credentials(
     let scope = grant_scope(&client, form.get("scope"))?;
     let audience = grant_audience(&client, form)?;
     let ring = state.keys.current(unix_now()).await?;
-    let (access_token, expires_in) =
-        access_token(state, &ring, &client, None, &scope, &audience, Jti::OfClient).await?;
+    let (access_token, expires_in) = access_token(
+        state,
+        &ring,
+        &client,
+        None,
+        &scope,
+        &audience,
+        Jti::OfClient,
+    )
+    .await?;
     Ok(Issued {
         access_token,
         expires_in,
@@ -417,7 +425,7 @@ pub(crate) async fn rotate(
 }
 
 /// `POST /oauth2/token`.
-#[utoipa::path(post, path = "/oauth2/token", request_body(content = crate::openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"), responses((status = 200, body = crate::openapi::TokenResponse), (status = 400, body = crate::openapi::OAuthError), (status = 401, body = crate::openapi::OAuthError), (status = 429, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/oauth2/token", request_body(content = crate::openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"), responses((status = 200, body = crate::openapi::TokenResponse), (status = 400, body = crate::openapi::OAuthError), (status = 401, body = crate::openapi::OAuthError), (status = 429, body = crate::openapi::OAuthError), (status = 413, body = crate::openapi::OAuthError), (status = 415, body = crate::openapi::OAuthError), (status = 503, body = crate::openapi::OAuthError)))]
 pub(crate) async fn token(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -468,7 +476,7 @@ async fn own_access_token(
 
 /// `POST /oauth2/revoke` (RFC 7009): a refresh token revokes its family; an access token's
 /// `jti` is denied until it expires. Unknown tokens are answered 200 too.
-#[utoipa::path(post, path = "/oauth2/revoke", request_body(content = crate::openapi::TokenParam, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "Revoked, or unknown"), (status = 401, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/oauth2/revoke", request_body(content = crate::openapi::TokenParam, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "Revoked, or unknown"), (status = 401, body = crate::openapi::OAuthError), (status = 400, body = crate::openapi::OAuthError), (status = 413, body = crate::openapi::OAuthError), (status = 415, body = crate::openapi::OAuthError)))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -496,7 +504,7 @@ pub(crate) async fn revoke(
 }
 
 /// `POST /oauth2/introspect` (RFC 7662), for confidential clients.
-#[utoipa::path(post, path = "/oauth2/introspect", request_body(content = crate::openapi::TokenParam, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "RFC 7662 answer: `active` and, when active, the token's claims"), (status = 401, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/oauth2/introspect", request_body(content = crate::openapi::TokenParam, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "RFC 7662 answer: `active` and, when active, the token's claims"), (status = 401, body = crate::openapi::OAuthError), (status = 400, body = crate::openapi::OAuthError), (status = 413, body = crate::openapi::OAuthError), (status = 415, body = crate::openapi::OAuthError)))]
 pub(crate) async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,

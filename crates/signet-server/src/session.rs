@@ -170,7 +170,7 @@ struct LoginBody {
 }
 
 /// `POST /session/login` with a JSON body.
-#[utoipa::path(post, path = "/session/login", request_body(content = crate::openapi::SessionLogin, content_type = "application/json"), responses((status = 200, body = crate::openapi::TokenResponse, description = "Access token in the body; refresh and CSRF tokens in cookies"), (status = 400, body = crate::openapi::OAuthError), (status = 403, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/session/login", request_body(content = crate::openapi::SessionLogin, content_type = "application/json"), responses((status = 200, body = crate::openapi::TokenResponse, description = "Access token in the body; refresh and CSRF tokens in cookies"), (status = 400, body = crate::openapi::OAuthError), (status = 403, body = crate::openapi::OAuthError), (status = 413, body = crate::openapi::OAuthError), (status = 415, body = crate::openapi::OAuthError), (status = 429, body = crate::openapi::OAuthError), (status = 503, body = crate::openapi::OAuthError)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,

@@ -284,6 +284,17 @@ impl Store {
         Ok(rows.iter().map(Self::client_from).collect())
     }
 
+    /// Replaces a client's scopes. False if there is none.
+    pub(crate) async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<bool> {
+        Ok(query("UPDATE clients SET scopes = ? WHERE id = ?")
+            .bind(serde_json::to_string(scopes)?)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
     /// Deletes a client and revokes its logins. False if there is none.
     pub(crate) async fn delete_client(&self, id: &str, now: i64) -> Result<bool> {
         let families: Vec<String> =

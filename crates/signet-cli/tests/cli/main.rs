@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
 mod decode;
+mod durability;
 mod interop;
 mod keys;
 mod lint;

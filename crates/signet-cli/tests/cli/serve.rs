@@ -20,6 +20,7 @@ impl Serve {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .env_remove("SIGNET_ISSUER")
+            .env("SIGNET_METRICS_LISTEN", "off")
             .env("NO_COLOR", "1")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -323,4 +324,223 @@ fn proxy_puts_the_check_in_front_of_any_service() {
     assert_eq!(res.status().as_u16(), 401);
     let _ = proxy.kill();
     let _ = proxy.wait();
+}
+
+#[test]
+fn proxy_that_would_fail_open_on_revocation_refuses_to_start() {
+    let out = crate::signet()
+        .args([
+            "proxy",
+            "--issuer-url",
+            "http://127.0.0.1:9",
+            "--audience",
+            "api",
+            "--upstream",
+            "http://127.0.0.1:9",
+        ])
+        .env_remove("SIGNET_CLIENT_ID")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--insecure-no-revocation"), "{err}");
+    // A secret given as a flag value would show in `ps`: there is no such flag.
+    let flag = crate::signet()
+        .args(["proxy", "--client-secret", "x"])
+        .output()
+        .unwrap();
+    assert!(!flag.status.success());
+}
+
+/// The value of cookie `name` among `Set-Cookie` headers.
+fn set_cookie_value(res: &ureq::http::Response<ureq::Body>, name: &str) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix(&format!("{name}="))?
+                .split(';')
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn debug_logs_never_carry_a_password_token_or_secret() {
+    let d = crate::dir();
+    let data = d.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let password = "debug-log-password-471";
+    signet()
+        .args([
+            "user",
+            "add",
+            "alice",
+            "--password-stdin",
+            "--data-dir",
+            data_arg,
+        ])
+        .write_stdin(password)
+        .assert()
+        .success();
+    ok(&[
+        "client",
+        "add",
+        "web",
+        "--public",
+        "--audience",
+        "api",
+        "--scope",
+        "a",
+        "--data-dir",
+        data_arg,
+    ]);
+    let added = ok(&[
+        "client",
+        "add",
+        "backend",
+        "--audience",
+        "api",
+        "--scope",
+        "a",
+        "--introspect",
+        "--data-dir",
+        data_arg,
+    ]);
+    let secret = added
+        .split("(shown once): ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let log_path = d.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("signet"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data_arg])
+        .env_remove("SIGNET_ISSUER")
+        .env("SIGNET_METRICS_LISTEN", "off")
+        .env("SIGNET_LOG", "trace")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::from(log))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let base = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if let Some(addr) = text.lines().find_map(|l| l.split("addr=").nth(1)) {
+            break format!("http://{}", addr.split_whitespace().next().unwrap());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no address logged"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let url = |p: &str| format!("{base}{p}");
+    let mut seen: Vec<String> = vec![password.into(), secret.clone()];
+    let (_, login) = form(
+        &url("/oauth2/token"),
+        &[
+            ("grant_type", "password"),
+            ("client_id", "web"),
+            ("username", "alice"),
+            ("password", password),
+        ],
+    );
+    let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    seen.push(login["access_token"].as_str().unwrap().into());
+    let (_, refreshed) = form(
+        &url("/oauth2/token"),
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", &refresh),
+        ],
+    );
+    seen.push(refresh);
+    let access = refreshed["access_token"].as_str().unwrap().to_owned();
+    seen.push(refreshed["refresh_token"].as_str().unwrap().into());
+    let (_, cc) = form(
+        &url("/oauth2/token"),
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "backend"),
+            ("client_secret", &secret),
+        ],
+    );
+    seen.push(cc["access_token"].as_str().unwrap().into());
+    form(
+        &url("/oauth2/introspect"),
+        &[
+            ("client_id", "backend"),
+            ("client_secret", &secret),
+            ("token", &access),
+        ],
+    );
+    form(
+        &url("/oauth2/revoke"),
+        &[("client_id", "web"), ("token", &access)],
+    );
+    seen.push(access);
+    // A browser session: login, refresh with the CSRF header, logout.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let res = agent
+        .post(&url("/session/login"))
+        .header("origin", &base)
+        .header("content-type", "application/json")
+        .send(
+            serde_json::json!({"client_id": "web", "username": "alice", "password": password})
+                .to_string(),
+        )
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let (cookie, csrf) = (
+        set_cookie_value(&res, "signet-refresh"),
+        set_cookie_value(&res, "signet-csrf"),
+    );
+    let jar = format!("signet-refresh={cookie}; signet-csrf={csrf}");
+    let res = agent
+        .post(&url("/session/refresh"))
+        .header("origin", &base)
+        .header("cookie", &jar)
+        .header("x-csrf-token", &csrf)
+        .send_empty()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let (cookie2, csrf2) = (
+        set_cookie_value(&res, "signet-refresh"),
+        set_cookie_value(&res, "signet-csrf"),
+    );
+    let res = agent
+        .post(&url("/session/logout"))
+        .header("origin", &base)
+        .header(
+            "cookie",
+            &format!("signet-refresh={cookie2}; signet-csrf={csrf2}"),
+        )
+        .header("x-csrf-token", &csrf2)
+        .send_empty()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    seen.extend([cookie, csrf, cookie2, csrf2]);
+    let master = std::fs::read_to_string(data.join("master.key")).unwrap();
+    seen.push(master.trim().to_owned());
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logs.lines().count() > 20, "trace logging was on:\n{logs}");
+    for secret in &seen {
+        assert!(!secret.is_empty());
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret ({} chars) is in the logs",
+            secret.len()
+        );
+    }
 }

@@ -86,7 +86,10 @@ pub fn forwarded_headers(incoming: &HeaderMap, claims: &AccessClaims) -> HeaderM
     let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
     out.insert(HeaderName::from_static("x-signet-sub"), value_of(sub));
     out.insert(HeaderName::from_static("x-signet-scope"), value_of(scope));
-    out.insert(HeaderName::from_static("x-signet-claims"), value_of(&encoded));
+    out.insert(
+        HeaderName::from_static("x-signet-claims"),
+        value_of(&encoded),
+    );
     out
 }
 
@@ -118,15 +121,24 @@ mod tests {
         let out = forwarded_headers(&h, &claims());
         assert_eq!(out.len(), 3, "{out:?}");
         assert_eq!(out["x-signet-sub"], "alice");
-        assert_eq!(out["x-signet-scope"], "", "set, empty, even without a scope claim");
+        assert_eq!(
+            out["x-signet-scope"], "",
+            "set, empty, even without a scope claim"
+        );
     }
 
     #[test]
     fn hop_by_hop_and_connection_listed_headers_and_proxy_credentials_are_dropped() {
         let mut h = HeaderMap::new();
-        h.insert(header::CONNECTION, HeaderValue::from_static("close, X-Internal-Admin"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, X-Internal-Admin"),
+        );
         h.insert("x-internal-admin", HeaderValue::from_static("1"));
-        h.insert("proxy-authorization", HeaderValue::from_static("Basic Zm9vOmJhcg=="));
+        h.insert(
+            "proxy-authorization",
+            HeaderValue::from_static("Basic Zm9vOmJhcg=="),
+        );
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
         h.insert("te", HeaderValue::from_static("trailers"));
         h.insert("accept", HeaderValue::from_static("text/plain"));
@@ -134,7 +146,12 @@ mod tests {
         let names: Vec<&str> = out.keys().map(|k| k.as_str()).collect();
         assert_eq!(
             names,
-            ["accept", "x-signet-sub", "x-signet-scope", "x-signet-claims"]
+            [
+                "accept",
+                "x-signet-sub",
+                "x-signet-scope",
+                "x-signet-claims"
+            ]
         );
     }
 }

@@ -82,7 +82,9 @@ pub fn router(
 fn refused_path(e: PathError) -> Response {
     (
         StatusCode::BAD_REQUEST,
-        axum::Json(serde_json::json!({"error": "invalid_request", "error_description": e.to_string()})),
+        axum::Json(
+            serde_json::json!({"error": "invalid_request", "error_description": e.to_string()}),
+        ),
     )
         .into_response()
 }

@@ -1,6 +1,7 @@
 //! The token endpoint's grants.
 
 use std::sync::{Arc, Barrier};
+use std::time::Duration;
 
 use crate::{AUD, Issuer, login, post, refresh, seeded, verify};
 
@@ -167,7 +168,7 @@ fn password_login_never_says_whether_the_user_exists() {
 #[test]
 fn refresh_rotates_and_reuse_revokes_the_whole_family() {
     let (d, secret) = seeded();
-    let issuer = Issuer::start(d.path(), |_| {});
+    let issuer = Issuer::start(d.path(), |c| c.refresh_grace = Duration::ZERO);
     let first = login(&issuer);
     let r1 = first["refresh_token"].as_str().unwrap();
     let (status, second) = refresh(&issuer, r1);
@@ -196,7 +197,9 @@ fn refresh_rotates_and_reuse_revokes_the_whole_family() {
 #[test]
 fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
     let (d, _) = seeded();
-    let issuer = Arc::new(Issuer::start(d.path(), |_| {}));
+    let issuer = Arc::new(Issuer::start(d.path(), |c| {
+        c.refresh_grace = Duration::ZERO
+    }));
     let token = login(&issuer)["refresh_token"].as_str().unwrap().to_owned();
     const N: usize = 8;
     let barrier = Arc::new(Barrier::new(N));

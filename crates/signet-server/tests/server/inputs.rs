@@ -203,7 +203,9 @@ fn login_attempts_are_rate_limited_per_user_with_retry_after() {
 #[test]
 fn metrics_count_grants_failures_and_responses() {
     let (d, secret) = seeded();
-    let issuer = Issuer::start(d.path(), |_| {});
+    let issuer = Issuer::start(d.path(), |c| {
+        c.metrics_token = Some(signet::SecretString::new("metrics-reader-token".into()))
+    });
     crate::login(&issuer);
     post(
         &issuer.url("/oauth2/token"),
@@ -220,7 +222,11 @@ fn metrics_count_grants_failures_and_responses() {
         ],
         None,
     );
-    let mut res = agent().get(&issuer.url("/metrics")).call().unwrap();
+    let mut res = agent()
+        .get(&issuer.url("/metrics"))
+        .header("authorization", "Bearer metrics-reader-token")
+        .call()
+        .unwrap();
     let text = res.body_mut().read_to_string().unwrap();
     for line in [
         "signet_tokens_issued_total{grant_type=\"password\"} 1",

@@ -141,7 +141,6 @@ fn the_openapi_document_lists_every_endpoint() {
         "/.well-known/openid-configuration",
         "/.well-known/jwks.json",
         "/readyz",
-        "/metrics",
         "/openapi.json",
     ] {
         assert!(paths.contains_key(p), "{p} missing");

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
 mod grants;
+mod hardening;
 mod inputs;
 mod keys;
 mod revocation;
@@ -120,14 +121,16 @@ pub(crate) fn seeded() -> (tempfile::TempDir, String) {
         )
         .await
         .unwrap();
+        // A resource server too: it introspects tokens meant for its audiences.
         let backend = a
-            .add_client(
+            .add_client_with(
                 "backend",
                 false,
                 None,
                 vec!["client_credentials".into()],
                 vec!["orders:read".into(), "orders:write".into()],
                 vec![AUD.into(), "billing-api".into()],
+                true,
             )
             .await
             .unwrap();

@@ -591,7 +591,11 @@ fn oversized_token_is_refused_on_the_two_step_path_under_the_callers_limit() {
     // after must not fall back to the default.
     let k = key(Algorithm::HS256);
     let big = "x".repeat(3000);
-    let t = forge(k, r#"{"alg":"HS256"}"#, &payload(&format!(r#""pad":"{big}""#)));
+    let t = forge(
+        k,
+        r#"{"alg":"HS256"}"#,
+        &payload(&format!(r#""pad":"{big}""#)),
+    );
     let tight = signet::Validation::builder()
         .issuer(crate::ISS)
         .audience(crate::AUD)
@@ -627,7 +631,9 @@ fn algorithm_swap_through_a_careless_custom_key_source_is_refused() {
     let t = token(&hs256);
     let parsed = UnverifiedToken::parse(&t).unwrap();
     assert_eq!(
-        parsed.verify::<()>(&Careless(hs384), &validation()).map(|_| ()),
+        parsed
+            .verify::<()>(&Careless(hs384), &validation())
+            .map(|_| ()),
         Err(Error::AlgorithmMismatch {
             expected: Algorithm::HS384,
             found: Algorithm::HS256
