@@ -103,8 +103,10 @@ mod tests {
     #[test]
     fn token_of_a_withdrawn_key_is_forgotten_when_the_keys_change() {
         let cache = VerifiedCache::new(10);
-        let mut claims = AccessClaims::default();
-        claims.exp = signet::NumericDate::from_secs(10_000);
+        let claims = AccessClaims {
+            exp: signet::NumericDate::from_secs(10_000),
+            ..Default::default()
+        };
         let claims = Arc::new(claims);
         cache.insert("a", Arc::clone(&claims), Some("old"), 100);
         cache.insert("b", Arc::clone(&claims), Some("new"), 100);
@@ -118,8 +120,10 @@ mod tests {
     #[test]
     fn cache_entry_is_not_trusted_past_its_maximum_age() {
         let cache = VerifiedCache::new(10);
-        let mut claims = AccessClaims::default();
-        claims.exp = signet::NumericDate::from_secs(100_000);
+        let claims = AccessClaims {
+            exp: signet::NumericDate::from_secs(100_000),
+            ..Default::default()
+        };
         cache.insert("a", Arc::new(claims), Some("k"), 100);
         assert!(cache.get("a", 100 + MAX_ENTRY_AGE - 1).is_some());
         assert!(cache.get("a", 100 + MAX_ENTRY_AGE).is_none());

@@ -209,9 +209,32 @@ impl Guard {
     /// The guard's metrics in the Prometheus text format: accepted and refused requests by
     /// reason, the cache hit ratio, JWKS fetches, the revocation lag and the feed's age.
     pub fn metrics(&self) -> String {
+        use std::fmt::Write;
+        let mut out = self
+            .inner
+            .metrics
+            .render(self.jwks_fetches(), self.feed_age().map(|d| d.as_secs()));
+        let (following, policy, bound) = match self.inner.stale {
+            Some((bound, StalePolicy::Refuse)) => (1, "refuse", bound.as_secs()),
+            Some((bound, _)) => (1, "keep_serving", bound.as_secs()),
+            None => (0, "none", 0),
+        };
+        let stale =
+            u8::from(following == 1 && self.feed_age().is_none_or(|age| age.as_secs() > bound));
+        let _ = writeln!(
+            out,
+            "# TYPE signet_guard_revocations_followed gauge\nsignet_guard_revocations_followed {following}\n# TYPE signet_guard_revocation_feed_stale gauge\nsignet_guard_revocation_feed_stale{{policy=\"{policy}\",max_silence_seconds=\"{bound}\"}} {stale}\n# TYPE signet_guard_revocations_held gauge\nsignet_guard_revocations_held {}",
+            self.inner.revoked.len()
+        );
+        out
+    }
+
+    /// Notes a new connection to the revocation stream.
+    pub(crate) fn feed_connected(&self) {
         self.inner
             .metrics
-            .render(self.jwks_fetches(), self.feed_age().map(|d| d.as_secs()))
+            .feed_connects
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records a revocation that the issuer made at `revoked_at` (Unix seconds), for the lag.

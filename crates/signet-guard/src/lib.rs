@@ -44,7 +44,7 @@ pub use error::Refusal;
 pub use extract::Auth;
 pub use guard::{Guard, GuardBuilder, IssuerOptions, StalePolicy};
 pub use layer::{GuardLayer, GuardService};
-pub use remote::RemoteError;
+pub use remote::{RemoteError, check_url};
 pub use revocation::RevocationSet;
 
 /// The claims of a verified access token; the custom ones as JSON.

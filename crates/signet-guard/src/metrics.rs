@@ -31,6 +31,8 @@ pub(crate) struct Metrics {
     /// The last and the largest delay between a revocation at the issuer and its arrival here.
     pub(crate) revocation_lag_last_ms: AtomicU64,
     pub(crate) revocation_lag_max_ms: AtomicU64,
+    /// Connections opened to the revocation stream.
+    pub(crate) feed_connects: AtomicU64,
 }
 
 impl Metrics {
@@ -82,6 +84,11 @@ impl Metrics {
             "# TYPE signet_guard_revocation_lag_seconds gauge\nsignet_guard_revocation_lag_seconds{{stat=\"last\"}} {:.3}\nsignet_guard_revocation_lag_seconds{{stat=\"max\"}} {:.3}",
             get(&self.revocation_lag_last_ms) as f64 / 1000.0,
             get(&self.revocation_lag_max_ms) as f64 / 1000.0
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE signet_guard_revocation_feed_connects_total counter\nsignet_guard_revocation_feed_connects_total {}",
+            get(&self.feed_connects)
         );
         if let Some(age) = feed_age_secs {
             let _ = writeln!(

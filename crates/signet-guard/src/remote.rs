@@ -46,9 +46,10 @@ const MAX_BODY: usize = 1 << 20;
 /// The time limit of one plain request (discovery, JWKS, a poll of the feed).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Refuses plain http except to a loopback host (parsed, not matched as text), unless
-/// `insecure` allows it.
-pub(crate) fn check_url(url: &str, insecure: bool) -> Result<(), RemoteError> {
+/// Refuses a URL that is not https, except plain http to a loopback host (the host is parsed,
+/// not matched as text: `http://127.0.0.1@example.com/` goes to example.com), unless
+/// `insecure` allows plain http anywhere.
+pub fn check_url(url: &str, insecure: bool) -> Result<(), RemoteError> {
     let parsed =
         reqwest::Url::parse(url).map_err(|_| RemoteError::Invalid(format!("{url}: not a URL")))?;
     let loopback = match parsed.host() {
@@ -322,6 +323,7 @@ pub(crate) async fn follow_revocations(
         if let Ok(mut res) = stream
             && res.status().is_success()
         {
+            guard.feed_connected();
             guard.feed_contact();
             let mut buf = String::new();
             while let Ok(Some(chunk)) = res.chunk().await {
@@ -363,5 +365,33 @@ pub(crate) async fn follow_revocations(
         }
         guard.prune();
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn plain_http_disguised_as_loopback_is_refused() {
+        for bad in [
+            "http://127.0.0.1@example.invalid/",
+            "http://localhost.example.invalid/",
+            "http://127.0.0.1.example.invalid/",
+            "http://[::1]@example.invalid/",
+            "ftp://127.0.0.1/",
+            "not a url",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        for good in [
+            "https://example.invalid/",
+            "http://127.0.0.1:8080/x",
+            "http://localhost/",
+            "http://[::1]:1/",
+        ] {
+            assert!(check_url(good, false).is_ok(), "{good}");
+        }
+        assert!(check_url("http://example.invalid/", true).is_ok());
     }
 }

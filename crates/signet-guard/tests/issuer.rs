@@ -472,3 +472,128 @@ async fn guard_that_would_fail_open_or_go_over_plain_http_refuses_to_start() {
     }
     issuer.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_stream_stays_connected_past_the_old_total_timeout() {
+    let issuer = start().await;
+    let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(14)).await;
+    let text = guard.metrics();
+    assert!(
+        text.lines()
+            .any(|l| l == "signet_guard_revocation_feed_connects_total 1"),
+        "the stream reconnected:\n{text}"
+    );
+    assert!(text.contains("signet_guard_revocations_followed 1"));
+    issuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_credentials_are_never_sent_to_a_feed_on_another_origin() {
+    use axum::routing::get;
+    // A second server, where a tampered discovery document points the feed.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = format!("http://{}", elsewhere.local_addr().unwrap());
+    let log = std::sync::Arc::clone(&seen);
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+            let log = std::sync::Arc::clone(&log);
+            async move {
+                if let Some(a) = headers.get("authorization") {
+                    log.lock()
+                        .unwrap()
+                        .push(a.to_str().unwrap_or("").to_owned());
+                }
+                ""
+            }
+        });
+        axum::serve(elsewhere, app).await.unwrap();
+    });
+    let issuer = start().await;
+    let jwks = reqwest::get(format!("{}/.well-known/jwks.json", issuer.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let fake = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fake_base = format!("http://{}", fake.local_addr().unwrap());
+    let doc = serde_json::json!({
+        "issuer": fake_base,
+        "jwks_uri": format!("{fake_base}/jwks"),
+        "revocation_feed_endpoint": format!("{other}/steal"),
+    });
+    tokio::spawn(async move {
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(move || {
+                    let doc = doc.clone();
+                    async move { axum::Json(doc) }
+                }),
+            )
+            .route("/jwks", get(move || async move { jwks }));
+        axum::serve(fake, app).await.unwrap();
+    });
+    let mut o = options(&issuer);
+    o.issuer = fake_base;
+    let err = Guard::from_issuer(o).await.unwrap_err().to_string();
+    assert!(err.contains("origin"), "{err}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "credentials were sent elsewhere"
+    );
+    issuer.stop().await;
+}
+
+/// Sends one raw HTTP/1.1 request (paths exactly as written) and returns the status line.
+async fn raw_request(base: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_path_traversal_out_of_the_upstream_base_is_refused() {
+    let issuer = start().await;
+    let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
+    let (up, calls) = upstream().await;
+    let proxy = proxy(guard, &format!("{up}/app"), vec![]).await;
+    let token = issuer.token().await;
+    for path in [
+        "/../admin",
+        "/%2e%2e/admin",
+        "/x/..%2f..%2fadmin",
+        "/..;/admin",
+    ] {
+        let status = raw_request(
+            &proxy,
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        assert!(status.starts_with("HTTP/1.1 400"), "{path}: {status}");
+    }
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing reached the upstream"
+    );
+    let inside = raw_request(
+        &proxy,
+        &format!("GET /x/../orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nX_Signet_Sub: root\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(inside.starts_with("HTTP/1.1 201"), "{inside}");
+    issuer.stop().await;
+}

@@ -51,6 +51,8 @@ pub struct Config {
     /// Password hashes (argon2id) computed at once; more wait briefly, then get 503 (one per
     /// core by default).
     pub max_concurrent_hashes: usize,
+    /// How long a login waits for a hashing slot before it is answered 503 (2 s).
+    pub max_hash_wait: Duration,
     /// How long a just-rotated refresh token may be presented again by the same client and
     /// still succeed, within its family (10 s; zero turns it off).
     pub refresh_grace: Duration,
@@ -91,6 +93,7 @@ impl Config {
             login_attempts_per_address: 30,
             trusted_proxies: Vec::new(),
             max_concurrent_hashes: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_hash_wait: Duration::from_secs(2),
             refresh_grace: Duration::from_secs(10),
             revocation_retention: Duration::from_secs(120),
             connections: ConnectionLimits::default(),

@@ -268,6 +268,7 @@ pub(crate) async fn password_login(
         .filter(|u| !u.disabled);
     let ok = passwords::check(
         &state.hashing,
+        state.config.max_hash_wait,
         password,
         user.as_ref().map(|u| u.password_hash.clone()),
         state.dummy_hash.clone(),

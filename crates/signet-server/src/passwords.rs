@@ -32,19 +32,17 @@ pub(crate) fn matches(password: &str, stored: &str) -> bool {
     })
 }
 
-/// How long a login waits for a hashing slot before it is answered 503.
-const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// Checks a password on a blocking thread, once one of the `slots` is free (each argon2id
-/// hash holds about 19 MiB, so their number is capped). With no user, checks against `dummy`
+/// hash holds about 19 MiB, so their number is capped), waiting at most `wait`. With no user, checks against `dummy`
 /// so that the answer takes as long as for a real user.
 pub(crate) async fn check(
     slots: &Arc<Semaphore>,
+    wait: std::time::Duration,
     password: Zeroizing<String>,
     stored: Option<String>,
     dummy: String,
 ) -> Result<bool, ApiError> {
-    let permit = match tokio::time::timeout(HASH_WAIT, Arc::clone(slots).acquire_owned()).await {
+    let permit = match tokio::time::timeout(wait, Arc::clone(slots).acquire_owned()).await {
         Ok(Ok(permit)) => permit,
         _ => return Err(ApiError::Busy("too many logins at once; try again shortly")),
     };

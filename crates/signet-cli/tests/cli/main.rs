@@ -52,6 +52,58 @@ pub(crate) fn fails(args: &[&str], code: i32) -> String {
     stderr
 }
 
+/// Runs `signet client add ARGS` for a confidential client; returns its generated secret.
+pub(crate) fn add_confidential(args: &[&str]) -> String {
+    let mut all = vec!["client", "add"];
+    all.extend_from_slice(args);
+    ok(&all)
+        .split("(shown once): ")
+        .nth(1)
+        .expect("a generated secret")
+        .trim()
+        .to_owned()
+}
+
+/// Starts `signet serve` on an ephemeral port over `data` with `extra` arguments and
+/// environment, its standard error written to `log`; returns the process and its base URL.
+pub(crate) fn serve_logged(
+    data: &Path,
+    log: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
+    let file = std::fs::File::create(log).unwrap();
+    #[allow(clippy::zombie_processes)] // the caller kills and waits for it
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("signet"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("SIGNET_ISSUER")
+        .env("SIGNET_METRICS_LISTEN", "off")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stderr(std::process::Stdio::from(file))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(addr) = text.lines().find_map(|l| l.split("addr=").nth(1)) {
+            return (
+                child,
+                format!("http://{}", addr.split_whitespace().next().unwrap()),
+            );
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no address logged"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A temporary directory for key files.
 pub(crate) fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()

@@ -397,9 +397,7 @@ fn debug_logs_never_carry_a_password_token_or_secret() {
         "--data-dir",
         data_arg,
     ]);
-    let added = ok(&[
-        "client",
-        "add",
+    let secret = crate::add_confidential(&[
         "backend",
         "--audience",
         "api",
@@ -409,36 +407,8 @@ fn debug_logs_never_carry_a_password_token_or_secret() {
         "--data-dir",
         data_arg,
     ]);
-    let secret = added
-        .split("(shown once): ")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_owned();
     let log_path = d.path().join("serve.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("signet"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data_arg])
-        .env_remove("SIGNET_ISSUER")
-        .env("SIGNET_METRICS_LISTEN", "off")
-        .env("SIGNET_LOG", "trace")
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::from(log))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    let base = loop {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        if let Some(addr) = text.lines().find_map(|l| l.split("addr=").nth(1)) {
-            break format!("http://{}", addr.split_whitespace().next().unwrap());
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no address logged"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (mut child, base) = crate::serve_logged(&data, &log_path, &[], &[("SIGNET_LOG", "trace")]);
     let url = |p: &str| format!("{base}{p}");
     let mut seen: Vec<String> = vec![password.into(), secret.clone()];
     let (_, login) = form(

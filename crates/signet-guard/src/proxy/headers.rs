@@ -98,8 +98,10 @@ mod tests {
     use super::*;
 
     fn claims() -> AccessClaims {
-        let mut c = AccessClaims::default();
-        c.sub = Some("alice".into());
+        let c = AccessClaims {
+            sub: Some("alice".into()),
+            ..Default::default()
+        };
         c
     }
 

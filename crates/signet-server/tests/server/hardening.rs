@@ -413,3 +413,53 @@ fn too_many_revocation_streams_from_one_client_are_refused() {
     assert!(second.headers().get("retry-after").is_some());
     drop(first);
 }
+
+#[test]
+fn login_flood_beyond_the_hashing_slots_gets_503_with_retry_after() {
+    let (d, _) = seeded();
+    let issuer = std::sync::Arc::new(Issuer::start(d.path(), |c| {
+        c.max_concurrent_hashes = 1;
+        c.max_hash_wait = Duration::ZERO;
+        c.login_attempts_per_user = 1000;
+        c.login_attempts_per_address = 1000;
+    }));
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+    let answers: Vec<(u16, Option<String>)> = (0..6)
+        .map(|i| {
+            let (issuer, barrier) = (
+                std::sync::Arc::clone(&issuer),
+                std::sync::Arc::clone(&barrier),
+            );
+            std::thread::spawn(move || {
+                barrier.wait();
+                let res = agent()
+                    .post(&issuer.url("/oauth2/token"))
+                    .send_form([
+                        ("grant_type", "password"),
+                        ("client_id", "web"),
+                        ("username", format!("nobody-{i}").as_str()),
+                        ("password", "wrong password"),
+                    ])
+                    .unwrap();
+                let retry = res
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                (res.status().as_u16(), retry)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert!(
+        answers.iter().all(|(s, _)| *s == 400 || *s == 503),
+        "{answers:?}"
+    );
+    let busy: Vec<_> = answers.iter().filter(|(s, _)| *s == 503).collect();
+    assert!(!busy.is_empty(), "no login was turned away: {answers:?}");
+    assert!(
+        busy.iter().all(|(_, r)| r.as_deref() == Some("1")),
+        "{answers:?}"
+    );
+}
