@@ -98,11 +98,10 @@ mod tests {
     use super::*;
 
     fn claims() -> AccessClaims {
-        let c = AccessClaims {
+        AccessClaims {
             sub: Some("alice".into()),
             ..Default::default()
-        };
-        c
+        }
     }
 
     #[test]
