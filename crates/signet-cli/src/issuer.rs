@@ -499,7 +499,7 @@ pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {
         let metrics = match metrics_listen {
             Some(addr) => {
                 let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?;
-                tracing::info!(addr = %l.local_addr()?, "proxy metrics served");
+                tracing::info!(listen = %l.local_addr()?, "proxy metrics served");
                 let router = axum::Router::new().route(
                     "/metrics",
                     axum::routing::get(move || {

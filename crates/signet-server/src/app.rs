@@ -271,7 +271,7 @@ pub async fn serve_on(
             let metrics_listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr} for metrics"))?;
-            tracing::info!(addr = %metrics_listener.local_addr()?, "metrics served");
+            tracing::info!(listen = %metrics_listener.local_addr()?, "metrics served");
             let mut stopping = state.stopping.clone();
             let router = Router::new()
                 .route("/metrics", get(crate::metrics::metrics))

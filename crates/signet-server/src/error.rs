@@ -97,7 +97,10 @@ impl IntoResponse for ApiError {
         if let Self::Internal(e) = &self {
             tracing::error!(error = %format!("{e:#}"), "request failed");
         }
-        let body = serde_json::json!({"error": code, "error_description": self.to_string()});
+        let body = crate::wire::OAuthError {
+            error: code,
+            error_description: self.to_string(),
+        };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -82,11 +82,13 @@ impl Drop for StreamSlot {
 }
 
 /// An entry as verifiers read it.
-fn entry_json(e: &FeedEntry) -> serde_json::Value {
-    if e.key {
-        json!({"kid": e.id, "keys_changed": true, "exp": e.exp, "revoked_at": e.revoked_at})
-    } else {
-        json!({"jti": e.id, "exp": e.exp, "revoked_at": e.revoked_at})
+fn entry_of(e: &FeedEntry) -> crate::wire::Revocation {
+    crate::wire::Revocation {
+        jti: (!e.key).then(|| e.id.clone()),
+        kid: e.key.then(|| e.id.clone()),
+        keys_changed: e.key.then_some(true),
+        exp: e.exp,
+        revoked_at: e.revoked_at,
     }
 }
 
@@ -105,7 +107,7 @@ pub(crate) struct After {
     after: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/oauth2/revocations", params(("after" = Option<i64>, Query, description = "Cursor: entries after it")), responses((status = 200, body = crate::openapi::RevocationPage, description = "A page; with `Accept: text/event-stream`, a stream of `revocation` events"), (status = 401, body = crate::openapi::OAuthError), (status = 400, body = crate::openapi::OAuthError), (status = 429, body = crate::openapi::OAuthError), (status = 503, body = crate::openapi::OAuthError)))]
+#[utoipa::path(get, path = "/oauth2/revocations", params(("after" = Option<i64>, Query, description = "Cursor: entries after it")), responses((status = 200, body = crate::wire::RevocationPage, description = "A page; with `Accept: text/event-stream`, a stream of `revocation` events"), (status = 401, body = crate::wire::OAuthError), (status = 400, body = crate::wire::OAuthError), (status = 429, body = crate::wire::OAuthError), (status = 503, body = crate::wire::OAuthError)))]
 pub(crate) async fn revocations(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -138,12 +140,12 @@ pub(crate) async fn revocations(
         .revocations_after(cursor, listed_after(&state), PAGE)
         .await?;
     let next = page.last().map_or(cursor, |e| e.seq);
-    let entries: Vec<_> = page.iter().map(entry_json).collect();
-    let retention = state.config.revocation_retention.as_secs();
-    Ok(
-        Json(json!({"revocations": entries, "cursor": next, "retention_seconds": retention}))
-            .into_response(),
-    )
+    Ok(Json(crate::wire::RevocationPage {
+        revocations: page.iter().map(entry_of).collect(),
+        cursor: next,
+        retention_seconds: state.config.revocation_retention.as_secs(),
+    })
+    .into_response())
 }
 
 /// Revocations after `cursor`, then each new one as it is made.
@@ -176,7 +178,7 @@ fn events(
                                 Event::default()
                                     .id(e.seq.to_string())
                                     .event(if e.key { "keys" } else { "revocation" })
-                                    .data(entry_json(e).to_string())
+                                    .data(json!(entry_of(e)).to_string())
                             })
                             .collect();
                         continue;

@@ -21,6 +21,7 @@ mod passwords;
 mod sealing;
 mod session;
 mod store;
+mod wire;
 
 pub use admin::{Admin, GRANTS, NewClient};
 pub use app::{AppState, serve_on, shutdown_signal};

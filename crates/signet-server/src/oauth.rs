@@ -47,7 +47,7 @@ fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
-fn no_store(body: Value) -> Response {
+fn no_store(body: impl serde::Serialize) -> Response {
     let mut r = (StatusCode::OK, Json(body)).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -99,17 +99,13 @@ pub(crate) struct Issued {
 
 impl Issued {
     pub(crate) fn response(self) -> Response {
-        let mut body = json!({
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-        });
-        if !self.scope.is_empty() {
-            body["scope"] = json!(self.scope);
-        }
-        if let Some(r) = self.refresh_token {
-            body["refresh_token"] = json!(r);
-        }
+        let body = crate::wire::TokenResponse {
+            access_token: self.access_token,
+            token_type: "Bearer",
+            expires_in: self.expires_in,
+            scope: (!self.scope.is_empty()).then_some(self.scope),
+            refresh_token: self.refresh_token,
+        };
         no_store(body)
     }
 }
@@ -426,7 +422,7 @@ pub(crate) async fn rotate(
 }
 
 /// `POST /oauth2/token`.
-#[utoipa::path(post, path = "/oauth2/token", request_body(content = crate::openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"), responses((status = 200, body = crate::openapi::TokenResponse), (status = 400, body = crate::openapi::OAuthError), (status = 401, body = crate::openapi::OAuthError), (status = 429, body = crate::openapi::OAuthError), (status = 413, body = crate::openapi::OAuthError), (status = 415, body = crate::openapi::OAuthError), (status = 503, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/oauth2/token", request_body(content = crate::openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"), responses((status = 200, body = crate::wire::TokenResponse), (status = 400, body = crate::wire::OAuthError), (status = 401, body = crate::wire::OAuthError), (status = 429, body = crate::wire::OAuthError), (status = 413, body = crate::wire::OAuthError), (status = 415, body = crate::wire::OAuthError), (status = 503, body = crate::wire::OAuthError)))]
 pub(crate) async fn token(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -477,7 +473,7 @@ async fn own_access_token(
 
 /// `POST /oauth2/revoke` (RFC 7009): a refresh token revokes its family; an access token's
 /// `jti` is denied until it expires. Unknown tokens are answered 200 too.
-#[utoipa::path(post, path = "/oauth2/revoke", request_body(content = crate::openapi::TokenParam, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "Revoked, or unknown"), (status = 401, body = crate::openapi::OAuthError), (status = 400, body = crate::openapi::OAuthError), (status = 413, body = crate::openapi::OAuthError), (status = 415, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/oauth2/revoke", request_body(content = crate::openapi::TokenParam, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "Revoked, or unknown"), (status = 401, body = crate::wire::OAuthError), (status = 400, body = crate::wire::OAuthError), (status = 413, body = crate::wire::OAuthError), (status = 415, body = crate::wire::OAuthError)))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -505,7 +501,7 @@ pub(crate) async fn revoke(
 }
 
 /// `POST /oauth2/introspect` (RFC 7662), for confidential clients.
-#[utoipa::path(post, path = "/oauth2/introspect", request_body(content = crate::openapi::TokenParam, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "RFC 7662 answer: `active` and, when active, the token's claims"), (status = 401, body = crate::openapi::OAuthError), (status = 400, body = crate::openapi::OAuthError), (status = 413, body = crate::openapi::OAuthError), (status = 415, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/oauth2/introspect", request_body(content = crate::openapi::TokenParam, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "RFC 7662 answer: `active` and, when active, the token's claims"), (status = 401, body = crate::wire::OAuthError), (status = 400, body = crate::wire::OAuthError), (status = 413, body = crate::wire::OAuthError), (status = 415, body = crate::wire::OAuthError)))]
 pub(crate) async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,

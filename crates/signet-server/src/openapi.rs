@@ -1,5 +1,6 @@
 //! `/openapi.json`: an OpenAPI 3 document of every endpoint, generated from the handlers'
-//! annotations and the shapes below.
+//! annotations, the response types they serialize (`wire`), and the request shapes below
+//! (the form parser reads fields by name; these describe them).
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -25,34 +26,6 @@ pub(crate) struct TokenRequest {
     scope: Option<String>,
     /// The audience the token is for (also accepted as `resource`, RFC 8707).
     audience: Option<String>,
-}
-
-/// A successful token response.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct TokenResponse {
-    /// An RFC 9068 JWT (`typ: at+jwt`).
-    access_token: String,
-    /// Always `Bearer`.
-    token_type: String,
-    /// Seconds until the access token expires.
-    expires_in: i64,
-    /// The granted scope.
-    scope: Option<String>,
-    /// An opaque refresh token (password and refresh grants).
-    refresh_token: Option<String>,
-}
-
-/// An OAuth 2.0 error (RFC 6749 §5.2).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct OAuthError {
-    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
-    /// `unsupported_grant_type`, `invalid_scope`, `invalid_target`, `access_denied`,
-    /// `temporarily_unavailable` or `server_error`.
-    error: String,
-    /// What went wrong, for a person.
-    error_description: String,
 }
 
 /// A form-encoded revocation or introspection request.
@@ -83,26 +56,6 @@ pub(crate) struct SessionLogin {
     audience: Option<String>,
 }
 
-/// One page of the revocation feed.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct RevocationPage {
-    /// Denied access-token ids with the expiry of their tokens.
-    revocations: Vec<Revocation>,
-    /// Pass as `after` to get what comes next.
-    cursor: i64,
-}
-
-/// A denied access-token id.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct Revocation {
-    /// The token's `jti`.
-    jti: String,
-    /// The token's `exp`; the entry leaves the feed then.
-    exp: i64,
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -124,12 +77,12 @@ pub(crate) struct Revocation {
     ),
     components(schemas(
         TokenRequest,
-        TokenResponse,
-        OAuthError,
+        crate::wire::TokenResponse,
+        crate::wire::OAuthError,
         TokenParam,
         SessionLogin,
-        RevocationPage,
-        Revocation
+        crate::wire::RevocationPage,
+        crate::wire::Revocation
     ))
 )]
 struct ApiDoc;

@@ -170,7 +170,7 @@ struct LoginBody {
 }
 
 /// `POST /session/login` with a JSON body.
-#[utoipa::path(post, path = "/session/login", request_body(content = crate::openapi::SessionLogin, content_type = "application/json"), responses((status = 200, body = crate::openapi::TokenResponse, description = "Access token in the body; refresh and CSRF tokens in cookies"), (status = 400, body = crate::openapi::OAuthError), (status = 403, body = crate::openapi::OAuthError), (status = 413, body = crate::openapi::OAuthError), (status = 415, body = crate::openapi::OAuthError), (status = 429, body = crate::openapi::OAuthError), (status = 503, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/session/login", request_body(content = crate::openapi::SessionLogin, content_type = "application/json"), responses((status = 200, body = crate::wire::TokenResponse, description = "Access token in the body; refresh and CSRF tokens in cookies"), (status = 400, body = crate::wire::OAuthError), (status = 403, body = crate::wire::OAuthError), (status = 413, body = crate::wire::OAuthError), (status = 415, body = crate::wire::OAuthError), (status = 429, body = crate::wire::OAuthError), (status = 503, body = crate::wire::OAuthError)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -226,7 +226,7 @@ pub(crate) async fn login(
 }
 
 /// `POST /session/refresh`: rotates the cookie's refresh token.
-#[utoipa::path(post, path = "/session/refresh", params(("X-CSRF-Token" = String, Header, description = "The CSRF cookie's value")), responses((status = 200, body = crate::openapi::TokenResponse), (status = 400, body = crate::openapi::OAuthError), (status = 403, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/session/refresh", params(("X-CSRF-Token" = String, Header, description = "The CSRF cookie's value")), responses((status = 200, body = crate::wire::TokenResponse), (status = 400, body = crate::wire::OAuthError), (status = 403, body = crate::wire::OAuthError)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -246,7 +246,7 @@ pub(crate) async fn refresh(
 }
 
 /// `POST /session/logout`: ends the login and clears the cookies.
-#[utoipa::path(post, path = "/session/logout", params(("X-CSRF-Token" = String, Header, description = "The CSRF cookie's value")), responses((status = 204, description = "Logged out; cookies cleared"), (status = 403, body = crate::openapi::OAuthError)))]
+#[utoipa::path(post, path = "/session/logout", params(("X-CSRF-Token" = String, Header, description = "The CSRF cookie's value")), responses((status = 204, description = "Logged out; cookies cleared"), (status = 403, body = crate::wire::OAuthError)))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -275,6 +275,13 @@ fn proxy_puts_the_check_in_front_of_any_service() {
         }
     });
 
+    // The secret comes from a file, never a flag value; metrics on a port of their own.
+    let secret_file = d.path().join("feed-secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    let metrics_addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
     let mut proxy = Command::new(assert_cmd::cargo::cargo_bin("signet"))
         .args([
             "proxy",
@@ -290,8 +297,10 @@ fn proxy_puts_the_check_in_front_of_any_service() {
             &format!("http://{upstream_addr}"),
             "--client-id",
             "backend",
+            "--client-secret-file",
         ])
-        .env("SIGNET_CLIENT_SECRET", &secret)
+        .arg(&secret_file)
+        .args(["--metrics-listen", &metrics_addr])
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -322,6 +331,17 @@ fn proxy_puts_the_check_in_front_of_any_service() {
     assert_eq!(res.body_mut().read_to_string().unwrap(), "hello backend");
     let res = agent.get(&format!("http://{addr}/hello")).call().unwrap();
     assert_eq!(res.status().as_u16(), 401);
+    let mut res = agent
+        .get(&format!("http://{metrics_addr}/metrics"))
+        .call()
+        .unwrap();
+    let text = res.body_mut().read_to_string().unwrap();
+    assert!(text.contains("signet_guard_accepted_total 1"), "{text}");
+    assert!(
+        text.contains("signet_guard_revocations_followed 1"),
+        "{text}"
+    );
+    assert!(text.contains("policy=\"keep_serving\""), "{text}");
     let _ = proxy.kill();
     let _ = proxy.wait();
 }
@@ -513,4 +533,68 @@ fn debug_logs_never_carry_a_password_token_or_secret() {
             secret.len()
         );
     }
+}
+
+#[test]
+fn compromised_key_revoked_from_the_cli_leaves_the_jwks_of_the_running_issuer() {
+    let d = crate::dir();
+    let data = d.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let server = Serve::start(&data);
+    let jwks_url = format!("{}/.well-known/jwks.json", server.base);
+    let kids = || -> Vec<String> {
+        let (_, body) = get(&jwks_url);
+        body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = kids();
+    assert_eq!(first.len(), 1);
+    let refused = signet()
+        .args(["key", "revoke", &first[0], "--data-dir", data_arg])
+        .output()
+        .unwrap();
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "the signing key needs --force"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    let out = ok(&[
+        "key",
+        "revoke",
+        &first[0],
+        "--force",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(out.contains("revoked key"), "{out}");
+    let started = std::time::Instant::now();
+    while kids().contains(&first[0]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "still published"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(kids().len(), 1, "a new key signs");
+    assert!(
+        fails(&["key", "revoke", "no-such-kid", "--data-dir", data_arg], 1)
+            .contains("no signing key"),
+    );
+}
+
+fn get(url: &str) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut res = agent.get(url).call().unwrap();
+    (
+        res.status().as_u16(),
+        serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap_or_default(),
+    )
 }
