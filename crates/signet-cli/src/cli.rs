@@ -226,6 +226,9 @@ pub(crate) struct ProxyArgs {
     /// INSECURE: do not follow revocations; revoked tokens pass until they expire.
     #[arg(long, conflicts_with_all = ["client_id", "client_secret_file"])]
     pub(crate) insecure_no_revocation: bool,
+    /// INSECURE: allow a plain-http issuer on a host that is not loopback.
+    #[arg(long)]
+    pub(crate) insecure_http: bool,
     /// What to do while the revocation feed is silent longer than --feed-max-silence.
     #[arg(long, value_enum, default_value_t)]
     pub(crate) on_feed_down: FeedDown,

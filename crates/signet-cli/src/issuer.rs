@@ -491,6 +491,12 @@ pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {
         crate::cli::FeedDown::Refuse => signet_guard::StalePolicy::Refuse,
     };
     options.max_feed_silence = parse_duration(&args.feed_max_silence)?;
+    if args.insecure_http {
+        options.insecure_http = true;
+        tracing::warn!(
+            "plain http to the issuer is allowed (--insecure-http): keys and revocations can be forged in transit"
+        );
+    }
     runtime()?.block_on(async move {
         let guard = signet_guard::Guard::from_issuer(options).await?;
         let app = signet_guard::proxy::router(guard.clone(), &args.upstream, args.require_scope.clone())?;
