@@ -525,6 +525,10 @@ fn debug_logs_never_carry_a_password_token_or_secret() {
     let _ = child.wait();
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(logs.lines().count() > 20, "trace logging was on:\n{logs}");
+    assert!(
+        !logs.contains("\"d\":\""),
+        "private key material (a JWK's d) is in the logs"
+    );
     for secret in &seen {
         assert!(!secret.is_empty());
         assert!(
