@@ -62,7 +62,7 @@ pub fn check_url(url: &str, insecure: bool) -> Result<(), RemoteError> {
         "https" => Ok(()),
         "http" if loopback || insecure => Ok(()),
         _ => Err(RemoteError::Invalid(format!(
-            "refusing {url}: the issuer must be reached over https (plain http only on a loopback host)"
+            "refusing {url}: keys and revocations must come over https (plain http only to a loopback host)"
         ))),
     }
 }
