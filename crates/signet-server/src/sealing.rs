@@ -103,16 +103,28 @@ fn read_or_create(path: &Path) -> Result<String> {
     let mut key = Zeroizing::new([0u8; 32]);
     rand::fill(key.as_mut()).map_err(|_| anyhow!("no randomness"))?;
     let encoded = B64.encode(key.as_ref());
+    // Written whole to a file of its own, then linked into place: a process starting at the
+    // same moment either finds no key or the whole key, and one key wins.
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+        .open(&tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
     std::io::Write::write_all(&mut file, encoded.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(encoded)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(encoded),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
 }
 
 /// A random token of `bytes` bytes, base64url.

@@ -146,10 +146,26 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open {}", path.display()))?;
+        // Two processes starting at once on a fresh directory would both create the tables:
+        // migrations run under an exclusive lock on a file beside the database.
+        let lock_path = dir.join(".migrate.lock");
+        let lock = tokio::task::spawn_blocking(move || -> Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .with_context(|| format!("cannot open {}", lock_path.display()))?;
+            file.lock()
+                .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+            Ok(file)
+        })
+        .await??;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
             .context("cannot migrate the database")?;
+        drop(lock);
         Ok(Self {
             pool,
             writer: std::sync::Arc::default(),

@@ -74,7 +74,7 @@ pub(crate) fn serve_logged(
 ) -> (std::process::Child, String) {
     let file = std::fs::File::create(log).unwrap();
     #[allow(clippy::zombie_processes)] // the caller kills and waits for it
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("signet"))
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("signet"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .arg("--data-dir")
@@ -95,6 +95,9 @@ pub(crate) fn serve_logged(
                 child,
                 format!("http://{}", addr.split_whitespace().next().unwrap()),
             );
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("signet serve stopped ({status}):\n{text}");
         }
         assert!(
             started.elapsed() < std::time::Duration::from_secs(60),

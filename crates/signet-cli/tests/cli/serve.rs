@@ -602,3 +602,25 @@ fn get(url: &str) -> (u16, serde_json::Value) {
         serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap_or_default(),
     )
 }
+
+#[test]
+fn two_issuers_starting_at_once_on_a_fresh_data_directory_both_come_up() {
+    let d = crate::dir();
+    let data = d.path().join("data");
+    let starts: Vec<_> = (0..2)
+        .map(|i| {
+            let (data, log) = (data.clone(), d.path().join(format!("serve-{i}.log")));
+            std::thread::spawn(move || crate::serve_logged(&data, &log, &[], &[]))
+        })
+        .collect();
+    let mut running: Vec<(Child, String)> = starts.into_iter().map(|h| h.join().unwrap()).collect();
+    for (_, base) in &running {
+        let (status, jwks) = get(&format!("{base}/.well-known/jwks.json"));
+        assert_eq!(status, 200);
+        assert!(!jwks["keys"].as_array().unwrap().is_empty());
+    }
+    for (child, _) in &mut running {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
