@@ -31,6 +31,8 @@ pub(crate) enum Command {
     /// Manage the issuer's OAuth clients (on its data directory).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Run the issuer's database migrations (`serve` runs them too, unless --no-migrate).
+    Migrate(DataDir),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -119,6 +121,9 @@ pub(crate) struct DataDir {
     /// The issuer's data directory.
     #[arg(long, env = "SIGNET_DATA_DIR", default_value = "signet-data")]
     pub(crate) data_dir: PathBuf,
+    /// The database: sqlite://PATH [default: signet.db in the data directory].
+    #[arg(long, env = "SIGNET_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +137,13 @@ pub(crate) struct ServeArgs {
     /// Data directory [default: ./signet-data].
     #[arg(long, env = "SIGNET_DATA_DIR")]
     pub(crate) data_dir: Option<PathBuf>,
+    /// The database: sqlite://PATH [default: signet.db in the data directory].
+    #[arg(long, env = "SIGNET_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    /// Do not run the database migrations at start-up (refuse a database that needs them; run
+    /// `signet migrate`).
+    #[arg(long)]
+    pub(crate) no_migrate: bool,
     /// TOML configuration file; flags and SIGNET_* variables take precedence over it.
     #[arg(long, env = "SIGNET_CONFIG")]
     pub(crate) config: Option<PathBuf>,

@@ -1,7 +1,7 @@
 //! `signet serve` and the administration commands on the issuer's data directory.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
@@ -18,6 +18,7 @@ struct FileConfig {
     listen: Option<String>,
     issuer: Option<String>,
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
     access_token_lifetime: Option<String>,
     allow_long_lived_access_tokens: Option<bool>,
     signing_alg: Option<String>,
@@ -96,6 +97,8 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
     if let Some(dir) = args.data_dir.clone().or(file.data_dir) {
         config.data_dir = dir;
     }
+    config.database_url = args.database_url.clone().or(file.database_url);
+    config.migrate = !args.no_migrate;
     if let Some(d) = args
         .access_token_lifetime
         .clone()
@@ -234,9 +237,10 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<()> {
     })
 }
 
-fn admin_config(dir: &Path) -> Config {
+fn admin_config(dir: &DataDir) -> Config {
     let mut config = Config::new();
-    config.data_dir = dir.to_path_buf();
+    config.data_dir = dir.data_dir.clone();
+    config.database_url = dir.database_url.clone();
     config.master_key = std::env::var("SIGNET_MASTER_KEY")
         .ok()
         .filter(|v| !v.is_empty());
@@ -286,14 +290,14 @@ pub(crate) fn user(cmd: UserCommand) -> Result<()> {
                 dir,
             } => {
                 let password = secret_from_stdin("password")?;
-                let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+                let admin = Admin::open(&admin_config(&dir)).await?;
                 let user = admin
                     .add_user(&name, password, roles, claims(&pairs)?)
                     .await?;
                 writeln!(out, "added user {} (sub {})", user.name, user.id)?;
             }
             UserCommand::List(dir) => {
-                let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+                let admin = Admin::open(&admin_config(&dir)).await?;
                 for u in admin.users().await? {
                     let state = if u.disabled { "disabled" } else { "active" };
                     writeln!(
@@ -306,14 +310,14 @@ pub(crate) fn user(cmd: UserCommand) -> Result<()> {
                 }
             }
             UserCommand::Disable { name, dir } => {
-                Admin::open(&admin_config(&dir.data_dir))
+                Admin::open(&admin_config(&dir))
                     .await?
                     .disable_user(&name)
                     .await?;
                 writeln!(out, "disabled user {name}; their logins are revoked")?;
             }
             UserCommand::Delete { name, dir } => {
-                Admin::open(&admin_config(&dir.data_dir))
+                Admin::open(&admin_config(&dir))
                     .await?
                     .delete_user(&name)
                     .await?;
@@ -343,7 +347,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 } else {
                     None
                 };
-                let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+                let admin = Admin::open(&admin_config(&dir)).await?;
                 let new = admin
                     .add_client_with(&id, public, secret, grants, scopes, audiences, introspect)
                     .await?;
@@ -358,7 +362,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 }
             }
             ClientCommand::List(dir) => {
-                let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+                let admin = Admin::open(&admin_config(&dir)).await?;
                 for c in admin.clients().await? {
                     let kind = if c.is_public() {
                         "public"
@@ -376,7 +380,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 }
             }
             ClientCommand::Delete { id, dir } => {
-                Admin::open(&admin_config(&dir.data_dir))
+                Admin::open(&admin_config(&dir))
                     .await?
                     .delete_client(&id)
                     .await?;
@@ -388,12 +392,8 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
 }
 
 pub(crate) fn key_list(dir: &DataDir) -> Result<()> {
-    let keys = runtime()?.block_on(async {
-        Admin::open(&admin_config(&dir.data_dir))
-            .await?
-            .keys()
-            .await
-    })?;
+    let keys =
+        runtime()?.block_on(async { Admin::open(&admin_config(dir)).await?.keys().await })?;
     let mut out = std::io::stdout().lock();
     for k in keys {
         writeln!(
@@ -407,7 +407,7 @@ pub(crate) fn key_list(dir: &DataDir) -> Result<()> {
 
 pub(crate) fn key_rotate(dir: &DataDir, now: bool) -> Result<()> {
     let kid = runtime()?.block_on(async {
-        let admin = Admin::open(&admin_config(&dir.data_dir)).await?;
+        let admin = Admin::open(&admin_config(dir)).await?;
         if now {
             admin.rotate_key_now().await
         } else {
@@ -425,7 +425,7 @@ pub(crate) fn key_rotate(dir: &DataDir, now: bool) -> Result<()> {
 
 pub(crate) fn key_revoke(dir: &DataDir, kid: &str, force: bool) -> Result<()> {
     let ended = runtime()?.block_on(async {
-        Admin::open(&admin_config(&dir.data_dir))
+        Admin::open(&admin_config(dir))
             .await?
             .revoke_key(kid, force)
             .await
@@ -454,6 +454,12 @@ fn feed_secret(args: &crate::cli::ProxyArgs) -> Result<String> {
         .ok_or_else(|| {
             anyhow!("--client-id needs its secret in --client-secret-file or SIGNET_CLIENT_SECRET")
         })
+}
+
+pub(crate) fn migrate(dir: &DataDir) -> Result<()> {
+    runtime()?.block_on(Admin::migrate(&admin_config(dir)))?;
+    writeln!(std::io::stdout().lock(), "the database is migrated")?;
+    Ok(())
 }
 
 pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {

@@ -36,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Proxy(args) => issuer::proxy(&args)?,
         Command::User(cmd) => issuer::user(cmd)?,
         Command::Client(cmd) => issuer::client(cmd)?,
+        Command::Migrate(dir) => issuer::migrate(&dir)?,
         Command::Token(TokenCommand::Sign(args)) => token::sign(args)?,
         Command::Token(TokenCommand::Verify(args)) => token::verify(args)?,
         Command::Token(TokenCommand::Decode { token, json }) => token::decode(&token, json)?,

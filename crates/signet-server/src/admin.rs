@@ -33,9 +33,18 @@ pub struct NewClient {
 }
 
 impl Admin {
+    /// Runs the database migrations of `config` (under a lock, so that several processes may
+    /// start at once) and returns.
+    pub async fn migrate(config: &Config) -> Result<()> {
+        let mut config = config.clone();
+        config.migrate = true;
+        crate::store::Store::open(&config.database_path()?, true).await?;
+        Ok(())
+    }
+
     /// Opens the data directory named in `config`.
     pub async fn open(config: &Config) -> Result<Self> {
-        let store = Store::open(&config.data_dir).await?;
+        let store = Store::open(&config.database_path()?, config.migrate).await?;
         let master = Arc::new(MasterKey::load(
             &config.data_dir,
             config.master_key.as_deref(),

@@ -56,7 +56,7 @@ impl AppState {
     /// Opens the data directory (database, master key) and loads or makes the signing keys.
     pub async fn open(config: Config) -> Result<Self> {
         config.check().map_err(anyhow::Error::msg)?;
-        let store = Store::open(&config.data_dir).await?;
+        let store = Store::open(&config.database_path()?, config.migrate).await?;
         let master = Arc::new(MasterKey::load(
             &config.data_dir,
             config.master_key.as_deref(),

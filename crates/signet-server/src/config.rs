@@ -19,8 +19,14 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The issuer URL, written into `iss` and the discovery documents.
     pub issuer: String,
-    /// Directory of the SQLite database and the master key file.
+    /// Directory of the master key file, and of the SQLite database unless `database_url`
+    /// names another.
     pub data_dir: PathBuf,
+    /// The database: `sqlite://PATH` (default: `signet.db` in `data_dir`).
+    pub database_url: Option<String>,
+    /// Run the embedded migrations at start-up (the default); without it, a database whose
+    /// migrations have not all run is refused (run `signet migrate`).
+    pub migrate: bool,
     /// Access-token lifetime (default 10 minutes).
     pub access_lifetime: Duration,
     /// Allow an access-token lifetime over one hour.
@@ -80,6 +86,8 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             issuer: "http://127.0.0.1:8080".to_owned(),
             data_dir: PathBuf::from("signet-data"),
+            database_url: None,
+            migrate: true,
             access_lifetime: Duration::from_secs(600),
             allow_long_lived_access_tokens: false,
             refresh_idle: Duration::from_secs(14 * 86_400),
@@ -135,6 +143,11 @@ impl Config {
             return Err(format!("issuer {:?} must be an http(s) URL", self.issuer));
         }
         Ok(())
+    }
+
+    /// The SQLite file the settings name.
+    pub(crate) fn database_path(&self) -> anyhow::Result<PathBuf> {
+        crate::store::Store::sqlite_path(self.database_url.as_deref(), &self.data_dir)
     }
 
     /// The issuer without a trailing slash.

@@ -34,11 +34,10 @@ pub(crate) fn refuse_if_shared(_path: &Path, _what: &str, _fix: &str) -> Result<
     Ok(())
 }
 
-/// Makes `dir` (0700) if it is missing or new, refuses it if it holds a database and other
-/// users can read it, and makes the
-/// database file `db` 0600 before SQLite opens it (its `-wal` and `-shm` files take the same
-/// mode).
-pub(crate) fn prepare(dir: &Path, db: &Path) -> Result<()> {
+/// Makes `dir` private: created 0700 when missing, made 0700 when `fresh` (it holds nothing of
+/// the issuer's yet, such as a folder someone else made for it), and refused when it holds the
+/// issuer's files and other users can read it.
+pub(crate) fn private_dir(dir: &Path, fresh: bool) -> Result<()> {
     if !dir.exists() {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
@@ -47,10 +46,7 @@ pub(crate) fn prepare(dir: &Path, db: &Path) -> Result<()> {
         builder
             .create(dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    if !db.exists() {
-        // A fresh directory (made by someone else, such as a temporary folder) is made
-        // private now; one that already holds a database and was left open is refused.
+    } else if fresh {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -58,7 +54,13 @@ pub(crate) fn prepare(dir: &Path, db: &Path) -> Result<()> {
                 .with_context(|| format!("cannot restrict {}", dir.display()))?;
         }
     }
-    refuse_if_shared(dir, "the data directory", "700")?;
+    refuse_if_shared(dir, "the data directory", "700")
+}
+
+/// Makes the database's folder private (see [`private_dir`]) and the database file `db` 0600
+/// before SQLite opens it (its `-wal` and `-shm` files take the same mode).
+pub(crate) fn prepare(dir: &Path, db: &Path) -> Result<()> {
+    private_dir(dir, !db.exists())?;
     let mut options = std::fs::OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]

@@ -95,6 +95,9 @@ impl MasterKey {
 }
 
 fn read_or_create(path: &Path) -> Result<String> {
+    if let Some(dir) = path.parent() {
+        crate::datadir::private_dir(dir, !path.exists())?;
+    }
     if path.exists() {
         crate::datadir::refuse_if_shared(path, "the master key file", "600")?;
         return std::fs::read_to_string(path)

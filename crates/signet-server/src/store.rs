@@ -1,6 +1,6 @@
 //! The SQLite store: one file in the data directory, WAL mode, embedded migrations.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
@@ -107,6 +107,9 @@ pub(crate) struct FeedEntry {
     pub(crate) key: bool,
 }
 
+/// The migrations embedded in the binary.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -129,10 +132,33 @@ fn json_list(text: &str) -> Vec<String> {
 }
 
 impl Store {
-    /// Opens (creating if needed) `dir/signet.db` and runs the migrations.
-    pub async fn open(dir: &Path) -> Result<Self> {
-        let path = dir.join("signet.db");
-        crate::datadir::prepare(dir, &path)?;
+    /// The SQLite file a database URL names: `sqlite://PATH` or `sqlite:PATH`. `None` means
+    /// `signet.db` in the data directory.
+    pub(crate) fn sqlite_path(url: Option<&str>, data_dir: &Path) -> Result<PathBuf> {
+        let Some(url) = url else {
+            return Ok(data_dir.join("signet.db"));
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            anyhow::bail!(
+                "PostgreSQL is not supported by this version of signet yet; use sqlite://PATH"
+            );
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("database URL {url:?}: use sqlite://PATH"))?;
+        Ok(PathBuf::from(path))
+    }
+
+    /// Opens (creating if needed) the SQLite database at `path`; with `migrate`, runs the
+    /// embedded migrations first, else refuses a database whose migrations have not all run.
+    pub async fn open(path: &Path, migrate: bool) -> Result<Self> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        crate::datadir::prepare(dir, path)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -146,8 +172,21 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open {}", path.display()))?;
-        // Two processes starting at once on a fresh directory would both create the tables:
-        // migrations run under an exclusive lock on a file beside the database.
+        let store = Self {
+            pool,
+            writer: std::sync::Arc::default(),
+        };
+        if migrate {
+            store.migrate(dir).await?;
+        } else {
+            store.check_migrated().await?;
+        }
+        Ok(store)
+    }
+
+    /// Runs the embedded migrations. Two processes starting at once on a fresh database would
+    /// both create the tables: migrations run under an exclusive lock on a file in `dir`.
+    async fn migrate(&self, dir: &Path) -> Result<()> {
         let lock_path = dir.join(".migrate.lock");
         let lock = tokio::task::spawn_blocking(move || -> Result<std::fs::File> {
             let file = std::fs::OpenOptions::new()
@@ -161,15 +200,30 @@ impl Store {
             Ok(file)
         })
         .await??;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
+        MIGRATIONS
+            .run(&self.pool)
             .await
             .context("cannot migrate the database")?;
         drop(lock);
-        Ok(Self {
-            pool,
-            writer: std::sync::Arc::default(),
-        })
+        Ok(())
+    }
+
+    /// Refuses a database on which some embedded migration has not run.
+    async fn check_migrated(&self) -> Result<()> {
+        let applied: Vec<i64> =
+            match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+            {
+                Ok(versions) => versions,
+                // No migration table: nothing has run.
+                Err(sqlx::Error::Database(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+        if MIGRATIONS.iter().any(|m| !applied.contains(&m.version)) {
+            anyhow::bail!("the database is not migrated: run `signet migrate` first");
+        }
+        Ok(())
     }
 
     /// Checks that the database answers.

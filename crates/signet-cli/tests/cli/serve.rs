@@ -624,3 +624,59 @@ fn two_issuers_starting_at_once_on_a_fresh_data_directory_both_come_up() {
         let _ = child.wait();
     }
 }
+
+#[test]
+fn database_url_migrate_and_no_migrate() {
+    let d = crate::dir();
+    let data = d.path().join("data");
+    let db = d.path().join("elsewhere/issuer.db");
+    let url = format!("sqlite://{}", db.display());
+    let data_arg = data.to_str().unwrap();
+    // --no-migrate on a fresh database is refused with what to do.
+    let log = d.path().join("serve.log");
+    let out = signet()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-migrate",
+            "--data-dir",
+            data_arg,
+        ])
+        .args(["--database-url", &url])
+        .env("SIGNET_METRICS_LISTEN", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signet migrate"));
+    assert!(ok(&["migrate", "--data-dir", data_arg, "--database-url", &url]).contains("migrated"));
+    ok(&[
+        "client",
+        "add",
+        "web",
+        "--public",
+        "--audience",
+        "api",
+        "--data-dir",
+        data_arg,
+        "--database-url",
+        &url,
+    ]);
+    assert!(db.exists(), "the database is where the URL says");
+    let (mut child, base) =
+        crate::serve_logged(&data, &log, &["--no-migrate", "--database-url", &url], &[]);
+    assert_eq!(get(&format!("{base}/readyz")).0, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let listed = ok(&[
+        "client",
+        "list",
+        "--data-dir",
+        data_arg,
+        "--database-url",
+        &url,
+    ]);
+    assert!(listed.starts_with("web\t"), "{listed}");
+    let refused = fails(&["migrate", "--database-url", "postgres://127.0.0.1/x"], 1);
+    assert!(refused.contains("sqlite://"), "{refused}");
+}
