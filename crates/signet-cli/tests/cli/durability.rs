@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::{ok, signet};
-
 const FAMILIES: usize = 4;
 const ROUNDS: usize = 10;
 
@@ -57,38 +55,7 @@ fn sigkill_during_refresh_load_loses_no_committed_token_or_acknowledged_revocati
     let d = crate::dir();
     let data = d.path().join("data");
     let data_arg = data.to_str().unwrap();
-    signet()
-        .args([
-            "user",
-            "add",
-            "alice",
-            "--password-stdin",
-            "--data-dir",
-            data_arg,
-        ])
-        .write_stdin("correct horse battery")
-        .assert()
-        .success();
-    ok(&[
-        "client",
-        "add",
-        "web",
-        "--public",
-        "--audience",
-        "api",
-        "--scope",
-        "a",
-        "--data-dir",
-        data_arg,
-    ]);
-    let secret = crate::add_confidential(&[
-        "rs",
-        "--audience",
-        "api",
-        "--introspect",
-        "--data-dir",
-        data_arg,
-    ]);
+    let secret = crate::seed_issuer(data_arg, "correct horse battery", "rs");
     let log = d.path().join("serve.log");
 
     let (mut child, base) = start(&data, &log);

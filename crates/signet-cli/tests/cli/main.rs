@@ -64,6 +64,46 @@ pub(crate) fn add_confidential(args: &[&str]) -> String {
         .to_owned()
 }
 
+/// Seeds an issuer's data directory: user `alice` with `password`, a public client `web` and a
+/// confidential resource server `rs_id` (both for audience `api`, scope `a`); returns the
+/// resource server's secret.
+pub(crate) fn seed_issuer(data_arg: &str, password: &str, rs_id: &str) -> String {
+    signet()
+        .args([
+            "user",
+            "add",
+            "alice",
+            "--password-stdin",
+            "--data-dir",
+            data_arg,
+        ])
+        .write_stdin(password)
+        .assert()
+        .success();
+    ok(&[
+        "client",
+        "add",
+        "web",
+        "--public",
+        "--audience",
+        "api",
+        "--scope",
+        "a",
+        "--data-dir",
+        data_arg,
+    ]);
+    add_confidential(&[
+        rs_id,
+        "--audience",
+        "api",
+        "--scope",
+        "a",
+        "--introspect",
+        "--data-dir",
+        data_arg,
+    ])
+}
+
 /// Starts `signet serve` on an ephemeral port over `data` with `extra` arguments and
 /// environment, its standard error written to `log`; returns the process and its base URL.
 pub(crate) fn serve_logged(

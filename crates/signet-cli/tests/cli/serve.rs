@@ -393,40 +393,7 @@ fn debug_logs_never_carry_a_password_token_or_secret() {
     let data = d.path().join("data");
     let data_arg = data.to_str().unwrap();
     let password = "debug-log-password-471";
-    signet()
-        .args([
-            "user",
-            "add",
-            "alice",
-            "--password-stdin",
-            "--data-dir",
-            data_arg,
-        ])
-        .write_stdin(password)
-        .assert()
-        .success();
-    ok(&[
-        "client",
-        "add",
-        "web",
-        "--public",
-        "--audience",
-        "api",
-        "--scope",
-        "a",
-        "--data-dir",
-        data_arg,
-    ]);
-    let secret = crate::add_confidential(&[
-        "backend",
-        "--audience",
-        "api",
-        "--scope",
-        "a",
-        "--introspect",
-        "--data-dir",
-        data_arg,
-    ]);
+    let secret = crate::seed_issuer(data_arg, password, "backend");
     let log_path = d.path().join("serve.log");
     let (mut child, base) = crate::serve_logged(&data, &log_path, &[], &[("SIGNET_LOG", "trace")]);
     let url = |p: &str| format!("{base}{p}");
