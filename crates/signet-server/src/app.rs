@@ -44,8 +44,8 @@ pub struct AppState {
     stop: Arc<tokio::sync::watch::Sender<bool>>,
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
     pub(crate) limits: Arc<crate::limits::LoginLimits>,
-    /// Password hashes that may run at once.
-    pub(crate) hashing: Arc<tokio::sync::Semaphore>,
+    /// The threads that check passwords.
+    pub(crate) hashing: Arc<passwords::Hashers>,
     /// Revocation streams open now, in all and per client.
     pub(crate) streams: Arc<crate::feed::StreamCount>,
     pub(crate) clients: Arc<crate::cache::TtlCache<crate::store::Client>>,
@@ -84,7 +84,7 @@ impl AppState {
         );
         let dummy = crate::sealing::random_token(16)?;
         let dummy_hash = tokio::task::spawn_blocking(move || passwords::hash(&dummy)).await??;
-        let hashing = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_hashes));
+        let hashing = Arc::new(passwords::Hashers::start(config.max_concurrent_hashes)?);
         Ok(Self {
             hashing,
             streams: Arc::default(),

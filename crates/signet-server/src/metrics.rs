@@ -133,7 +133,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(
         text,
         "# HELP signet_password_hash_slots_free Password hashes that could start now.\n# TYPE signet_password_hash_slots_free gauge\nsignet_password_hash_slots_free {}",
-        state.hashing.available_permits()
+        state.hashing.free()
     );
     ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }

@@ -19,7 +19,6 @@ use crate::app::{AppState, unix_now};
 use crate::error::ApiError;
 use crate::form::{Form, authenticate};
 use crate::metrics::inc;
-use crate::passwords;
 use crate::sealing::random_token;
 use crate::store::{Client, Family, RefreshUse, Successor, User};
 
@@ -262,14 +261,15 @@ pub(crate) async fn password_login(
         .user_by_name(username)
         .await?
         .filter(|u| !u.disabled);
-    let ok = passwords::check(
-        &state.hashing,
-        state.config.max_hash_wait,
-        password,
-        user.as_ref().map(|u| u.password_hash.clone()),
-        state.dummy_hash.clone(),
-    )
-    .await?;
+    let ok = state
+        .hashing
+        .check(
+            state.config.max_hash_wait,
+            password,
+            user.as_ref().map(|u| u.password_hash.clone()),
+            state.dummy_hash.clone(),
+        )
+        .await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => {
