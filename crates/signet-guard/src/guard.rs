@@ -380,10 +380,20 @@ impl Guard {
     }
 
     fn not_revoked(&self, claims: &AccessClaims) -> Result<(), Refusal> {
-        match claims.jti.as_deref() {
-            Some(jti) if self.inner.revoked.contains(jti) => Err(Refusal::Revoked),
-            _ => Ok(()),
+        let revoked = &self.inner.revoked;
+        if claims
+            .jti
+            .as_deref()
+            .is_some_and(|jti| revoked.contains(jti))
+        {
+            return Err(Refusal::Revoked);
         }
+        if let Some(client) = claims.custom.get("client_id").and_then(|c| c.as_str())
+            && revoked.client_cut_off(client, claims.iat.map_or(0, |i| i.as_secs()))
+        {
+            return Err(Refusal::Revoked);
+        }
+        Ok(())
     }
 }
 

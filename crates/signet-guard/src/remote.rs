@@ -294,6 +294,14 @@ fn apply(guard: &Guard, event: &Value) -> bool {
         }
         return true;
     }
+    if let (Some(client), Some(before), Some(until)) = (
+        event.get("client_id").and_then(Value::as_str),
+        event.get("issued_before").and_then(Value::as_u64),
+        event.get("exp").and_then(Value::as_u64),
+    ) {
+        guard.revocations().cut_off_client(client, before, until);
+        return false;
+    }
     if let (Some(jti), Some(exp)) = (
         event.get("jti").and_then(Value::as_str),
         event.get("exp").and_then(Value::as_u64),

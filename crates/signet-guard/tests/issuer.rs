@@ -597,3 +597,49 @@ async fn proxy_path_traversal_out_of_the_upstream_base_is_refused() {
     assert!(inside.starts_with("HTTP/1.1 201"), "{inside}");
     issuer.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_of_a_deleted_client_is_refused_by_the_guard_within_seconds() {
+    let issuer = start().await;
+    let admin = Admin::open(&config(issuer.dir.path())).await.unwrap();
+    let doomed = admin
+        .add_client(
+            "doomed",
+            false,
+            None,
+            vec!["client_credentials".into()],
+            vec![],
+            vec![AUD.into()],
+        )
+        .await
+        .unwrap()
+        .secret
+        .unwrap()
+        .to_string();
+    let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
+    let res = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", issuer.base))
+        .basic_auth("doomed", Some(&doomed))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert!(guard.verify(&token).await.is_ok());
+    let other = issuer.token().await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // the follower connects
+    admin.delete_client("doomed").await.unwrap();
+    let deleted = Instant::now();
+    while guard.verify(&token).await.is_ok() {
+        assert!(deleted.elapsed() < Duration::from_secs(5), "still accepted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(matches!(guard.verify(&token).await, Err(Refusal::Revoked)));
+    assert!(
+        guard.verify(&other).await.is_ok(),
+        "other clients' tokens still pass"
+    );
+    issuer.stop().await;
+}

@@ -17,17 +17,8 @@ BEGIN
     WHERE f.id = NEW.family_id AND f.revoked_at IS NULL AND f.expires_at > NEW.used_at;
 END;
 
--- Feed entries: a denied access-token jti ('jti'), or a signing key withdrawn ('key', with
--- jti holding the kid), which tells verifiers to fetch the keys again at once.
+-- Feed entries: a denied access-token jti ('jti'); a signing key withdrawn ('key', jti holding
+-- the kid), on which verifiers fetch the keys again; or a client deleted ('client', jti holding
+-- the client id), which denies every token issued to it at or before revoked_at.
 ALTER TABLE revoked_jti ADD COLUMN kind TEXT NOT NULL DEFAULT 'jti';
-
--- Client-credentials access tokens, kept until they expire, so that deleting the client or
--- revoking the key that signed them denies them.
-CREATE TABLE client_tokens (
-    jti TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL,
-    kid TEXT NOT NULL,
-    exp INTEGER NOT NULL
-);
-CREATE INDEX client_tokens_client ON client_tokens(client_id);
 CREATE INDEX refresh_tokens_kid ON refresh_tokens(access_kid);

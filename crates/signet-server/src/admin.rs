@@ -21,6 +21,7 @@ pub struct Admin {
     master: Arc<MasterKey>,
     keys: KeyManager,
     retention: std::time::Duration,
+    access_lifetime: std::time::Duration,
 }
 
 /// A new client and, for a confidential client whose secret was generated, that secret.
@@ -61,6 +62,7 @@ impl Admin {
             master,
             keys,
             retention: config.revocation_retention,
+            access_lifetime: config.access_lifetime,
         })
     }
 
@@ -206,12 +208,20 @@ impl Admin {
         Ok(())
     }
 
-    /// Deletes a client and ends its logins.
+    /// Deletes a client, ends its logins, and denies every token issued to it so far (a client
+    /// cutoff in the revocation feed, kept while such a token can be live).
     pub async fn delete_client(&self, id: &str) -> Result<()> {
-        if !self.store.delete_client(id, unix_now()).await? {
+        let now = unix_now();
+        if !self.store.delete_client(id, now).await? {
             bail!("no client {id}");
         }
-        Ok(())
+        // This process may not know the issuer's access-token lifetime: keep the cutoff at
+        // least as long as the longest lifetime allowed without the long-lived setting.
+        let lifetime = self.access_lifetime.max(crate::config::MAX_ACCESS_LIFETIME);
+        let live = i64::try_from((lifetime + self.retention).as_secs())?;
+        self.store
+            .cut_off_client(id, now, now.saturating_add(live))
+            .await
     }
 
     /// The signing keys and their states (making the first key if there is none).

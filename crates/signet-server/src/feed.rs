@@ -4,7 +4,8 @@
 //! `retention` seconds after its token's `exp` (the page and discovery say how long), so that
 //! a verifier allowing that much clock leeway never accepts a token whose revocation it has
 //! not seen. A withdrawn signing key is a `key` entry (`{"kid": ..., "keys_changed": true}`),
-//! on which verifiers fetch the keys again at once. Clients authenticate with HTTP Basic; the
+//! on which verifiers fetch the keys again at once; a deleted client is a client cutoff
+//! (`{"client_id": ..., "issued_before": T}`: every token issued to it at or before T). Clients authenticate with HTTP Basic; the
 //! number of open streams is capped per client and in all.
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use serde_json::json;
 use crate::app::{AppState, unix_now};
 use crate::error::ApiError;
 use crate::form::{Form, authenticate};
-use crate::store::FeedEntry;
+use crate::store::{EntryKind, FeedEntry};
 
 /// Open revocation streams, in all and per client.
 #[derive(Debug, Default)]
@@ -84,9 +85,11 @@ impl Drop for StreamSlot {
 /// An entry as verifiers read it.
 fn entry_of(e: &FeedEntry) -> crate::wire::Revocation {
     crate::wire::Revocation {
-        jti: (!e.key).then(|| e.id.clone()),
-        kid: e.key.then(|| e.id.clone()),
-        keys_changed: e.key.then_some(true),
+        jti: (e.kind == EntryKind::Jti).then(|| e.id.clone()),
+        kid: (e.kind == EntryKind::Key).then(|| e.id.clone()),
+        keys_changed: (e.kind == EntryKind::Key).then_some(true),
+        client_id: (e.kind == EntryKind::Client).then(|| e.id.clone()),
+        issued_before: (e.kind == EntryKind::Client).then_some(e.revoked_at),
         exp: e.exp,
         revoked_at: e.revoked_at,
     }
@@ -177,7 +180,11 @@ fn events(
                             .map(|e| {
                                 Event::default()
                                     .id(e.seq.to_string())
-                                    .event(if e.key { "keys" } else { "revocation" })
+                                    .event(if e.kind == EntryKind::Key {
+                                        "keys"
+                                    } else {
+                                        "revocation"
+                                    })
                                     .data(json!(entry_of(e)).to_string())
                             })
                             .collect();

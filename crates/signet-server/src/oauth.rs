@@ -111,7 +111,7 @@ impl Issued {
 
 /// Where the `jti` of an access token about to be signed comes from.
 enum Jti {
-    /// A client's own token: a fresh `jti`, recorded with the client until it expires.
+    /// A client's own token: a fresh `jti` (deleting the client denies it by a client cutoff).
     OfClient,
     /// A token of a login: this `jti`, recorded beside its refresh token.
     OfLogin(String),
@@ -142,9 +142,9 @@ async fn access_token(
             }
         }
     }
-    let (jti, of_client) = match jti {
-        Jti::OfLogin(jti) => (jti, false),
-        Jti::OfClient => (random_token(16)?, true),
+    let jti = match jti {
+        Jti::OfLogin(jti) => jti,
+        Jti::OfClient => random_token(16)?,
     };
     let lifetime = state.config.access_lifetime;
     let token = TokenBuilder::with_custom(custom)
@@ -156,13 +156,6 @@ async fn access_token(
         .jti(jti.as_str())
         .sign(&ring.active)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    if of_client {
-        let exp = unix_now() + secs(lifetime) + 1;
-        state
-            .store
-            .record_client_token(&jti, &client.id, ring.kid(), exp)
-            .await?;
-    }
     Ok((token, secs(lifetime)))
 }
 
@@ -541,7 +534,17 @@ pub(crate) async fn introspect(
             .is_some_and(|e| i64::try_from(e.as_secs()).unwrap_or(i64::MAX) > now)
         && !state
             .store
-            .is_revoked(claims.jti.as_deref().unwrap_or_default())
+            .is_denied(
+                claims.jti.as_deref().unwrap_or_default(),
+                claims
+                    .custom
+                    .get("client_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                claims
+                    .iat
+                    .map_or(0, |i| i64::try_from(i.as_secs()).unwrap_or(i64::MAX)),
+            )
             .await?
     {
         let mut body = serde_json::to_value(&claims).map_err(|e| ApiError::Internal(e.into()))?;

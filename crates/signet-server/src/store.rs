@@ -99,12 +99,23 @@ pub(crate) enum RefreshUse {
 #[derive(Debug)]
 pub(crate) struct FeedEntry {
     pub(crate) seq: i64,
-    /// The denied `jti`, or for a key entry the withdrawn `kid`.
+    /// The denied `jti`, the withdrawn `kid`, or the deleted client's id.
     pub(crate) id: String,
     pub(crate) exp: i64,
     pub(crate) revoked_at: i64,
-    /// A signing key was withdrawn: verifiers fetch the keys again.
-    pub(crate) key: bool,
+    /// What the entry denies.
+    pub(crate) kind: EntryKind,
+}
+
+/// What a feed entry denies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    /// One access token, by `jti`.
+    Jti,
+    /// Everything a withdrawn signing key signed; verifiers fetch the keys again.
+    Key,
+    /// Every token issued to a deleted client at or before `revoked_at`.
+    Client,
 }
 
 /// The migrations embedded in the binary.
@@ -365,6 +376,19 @@ impl Store {
             == 1)
     }
 
+    /// Denies every token issued to `client_id` at or before `now` (a client cutoff), in the
+    /// feed until `until` (when the last such token has expired, plus the retention).
+    pub(crate) async fn cut_off_client(&self, client_id: &str, now: i64, until: i64) -> Result<()> {
+        let _writing = self.writer.lock().await;
+        query("INSERT OR REPLACE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, 'client')")
+            .bind(client_id)
+            .bind(until)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Deletes a client and revokes its logins. False if there is none.
     pub(crate) async fn delete_client(&self, id: &str, now: i64) -> Result<bool> {
         let families: Vec<String> =
@@ -378,14 +402,6 @@ impl Store {
         for family in families {
             self.revoke_family(&family, now).await?;
         }
-        let _writing = self.writer.lock().await;
-        // Its own access tokens (client credentials) are denied until they expire.
-        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT jti, exp, ? FROM client_tokens WHERE client_id = ? AND exp > ?")
-            .bind(now)
-            .bind(id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
         Ok(query("DELETE FROM clients WHERE id = ?")
             .bind(id)
             .execute(&self.pool)
@@ -675,28 +691,9 @@ impl Store {
         Ok(())
     }
 
-    /// Records a client's own access token, so that it can be denied with its client or key.
-    pub(crate) async fn record_client_token(
-        &self,
-        jti: &str,
-        client_id: &str,
-        kid: &str,
-        exp: i64,
-    ) -> Result<()> {
-        let _writing = self.writer.lock().await;
-        query("INSERT INTO client_tokens (jti, client_id, kid, exp) VALUES (?, ?, ?, ?)")
-            .bind(jti)
-            .bind(client_id)
-            .bind(kid)
-            .bind(exp)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Withdraws a signing key at once: it leaves the key table (and so the JWKS), every login
-    /// whose access tokens it signed is revoked, every access token it signed that the issuer
-    /// recorded is denied, and a `key` entry tells verifiers to fetch the keys again. Returns
+    /// Withdraws a signing key at once: it leaves the key table (and so the JWKS; every token
+    /// it signed then fails verification), every login whose access tokens it signed is
+    /// revoked, and a `key` entry tells verifiers to fetch the keys again. Returns
     /// how many logins were ended, or `None` if there is no such key.
     pub(crate) async fn revoke_key(
         &self,
@@ -727,12 +724,6 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT jti, exp, ? FROM client_tokens WHERE kid = ? AND exp > ?")
-            .bind(now)
-            .bind(kid)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
         query("INSERT OR REPLACE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, 'key')")
             .bind(kid)
             .bind(entry_until)
@@ -755,12 +746,18 @@ impl Store {
         ))
     }
 
-    pub(crate) async fn is_revoked(&self, jti: &str) -> Result<bool> {
-        Ok(query("SELECT 1 FROM revoked_jti WHERE jti = ?")
-            .bind(jti)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+    /// Whether an access token is denied: by its `jti`, or by a cutoff of its client covering
+    /// its `iat`.
+    pub(crate) async fn is_denied(&self, jti: &str, client_id: &str, iat: i64) -> Result<bool> {
+        Ok(query(
+            "SELECT 1 FROM revoked_jti WHERE (kind = 'jti' AND jti = ?) OR (kind = 'client' AND jti = ? AND revoked_at >= ?)",
+        )
+        .bind(jti)
+        .bind(client_id)
+        .bind(iat)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
     }
 
     /// Feed entries after `cursor` whose `exp` is after `until`, oldest first, at most
@@ -786,20 +783,20 @@ impl Store {
                 id: r.get("jti"),
                 exp: r.get("exp"),
                 revoked_at: r.get("revoked_at"),
-                key: r.get::<&str, _>("kind") == "key",
+                kind: match r.get::<&str, _>("kind") {
+                    "key" => EntryKind::Key,
+                    "client" => EntryKind::Client,
+                    _ => EntryKind::Jti,
+                },
             })
             .collect())
     }
 
     /// Forgets what no longer matters: denials kept `keep` seconds past their tokens' expiry
-    /// (the verifiers' leeway), client tokens, dead refresh tokens.
+    /// (the verifiers' leeway), dead refresh tokens.
     pub(crate) async fn prune(&self, now: i64, keep: i64) -> Result<()> {
         let _writing = self.writer.lock().await;
         query("DELETE FROM revoked_jti WHERE exp <= ?")
-            .bind(now.saturating_sub(keep))
-            .execute(&self.pool)
-            .await?;
-        query("DELETE FROM client_tokens WHERE exp <= ?")
             .bind(now.saturating_sub(keep))
             .execute(&self.pool)
             .await?;

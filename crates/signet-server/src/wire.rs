@@ -32,8 +32,9 @@ pub(crate) struct OAuthError {
     pub(crate) error_description: String,
 }
 
-/// One entry of the revocation feed: a denied access token (`jti`), or a withdrawn signing key
-/// (`kid` with `keys_changed`), on which verifiers fetch the keys again.
+/// One entry of the revocation feed: a denied access token (`jti`), a withdrawn signing key
+/// (`kid` with `keys_changed`, on which verifiers fetch the keys again), or a deleted client
+/// (`client_id` with `issued_before`).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Revocation {
     /// The denied token's `jti`.
@@ -45,6 +46,12 @@ pub(crate) struct Revocation {
     /// Set on a key entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) keys_changed: Option<bool>,
+    /// A deleted client: every token issued to it ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_id: Option<String>,
+    /// ... at or before this time (its `iat`, Unix seconds) is denied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) issued_before: Option<i64>,
     /// Until when it matters: the token's `exp` (the entry stays `retention_seconds` longer).
     pub(crate) exp: i64,
     /// When it was revoked (Unix seconds).
