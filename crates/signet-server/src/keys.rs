@@ -92,6 +92,16 @@ impl KeyManager {
 
     /// Makes a new key that starts signing at `active_from`.
     pub(crate) async fn create(&self, now: i64, active_from: i64) -> Result<String> {
+        self.make(now, active_from, false).await
+    }
+
+    /// Makes a key that signs from `now`, unless some key already signs: of processes starting
+    /// at once on a fresh database, one makes the first key and the others load it.
+    async fn create_first(&self, now: i64) -> Result<()> {
+        self.make(now, now, true).await.map(|_| ())
+    }
+
+    async fn make(&self, now: i64, active_from: i64, only_first: bool) -> Result<String> {
         let alg = self.alg;
         let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg)).await??;
         let kid = key
@@ -107,7 +117,7 @@ impl KeyManager {
             created_at: now,
             active_from,
         };
-        self.store.add_key(&stored).await?;
+        self.store.add_key(&stored, only_first).await?;
         Ok(kid)
     }
 
@@ -127,7 +137,7 @@ impl KeyManager {
     ) -> Result<KeyRing> {
         let mut keys = self.store.keys().await?;
         if !keys.iter().any(|k| k.active_from <= now) {
-            self.create(now, now).await?;
+            self.create_first(now).await?;
             keys = self.store.keys().await?;
         }
         let lifetime = i64::try_from(self.token_lifetime.as_secs())?;

@@ -412,13 +412,19 @@ impl Store {
 
     // --- signing keys
 
-    pub(crate) async fn add_key(&self, key: &StoredKey) -> Result<()> {
-        query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) VALUES (?, ?, ?, ?, ?, ?)")
+    /// Stores a signing key; with `only_first`, only if no stored key signs yet at its
+    /// `active_from` (one statement, so of concurrent first keys exactly one is kept).
+    pub(crate) async fn add_key(&self, key: &StoredKey, only_first: bool) -> Result<()> {
+        let _writing = self.writer.lock().await;
+        query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) SELECT ?, ?, ?, ?, ?, ? \
+               WHERE NOT ? OR NOT EXISTS (SELECT 1 FROM signing_keys WHERE active_from <= ?)")
             .bind(&key.kid)
             .bind(&key.alg)
             .bind(&key.sealed)
             .bind(&key.public_jwk)
             .bind(key.created_at)
+            .bind(key.active_from)
+            .bind(only_first)
             .bind(key.active_from)
             .execute(&self.pool)
             .await?;
