@@ -200,10 +200,11 @@ impl Store {
     async fn migrate(&self, dir: &Path) -> Result<()> {
         let lock_path = dir.join(".migrate.lock");
         let lock = tokio::task::spawn_blocking(move || -> Result<std::fs::File> {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).truncate(false).write(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options
                 .open(&lock_path)
                 .with_context(|| format!("cannot open {}", lock_path.display()))?;
             file.lock()
