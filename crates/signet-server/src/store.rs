@@ -380,13 +380,28 @@ impl Store {
     /// Denies every token issued to `client_id` at or before `now` (a client cutoff), in the
     /// feed until `until` (when the last such token has expired, plus the retention).
     pub(crate) async fn cut_off_client(&self, client_id: &str, now: i64, until: i64) -> Result<()> {
+        self.add_entry(client_id, EntryKind::Client, until, now)
+            .await
+    }
+
+    /// Adds a feed entry. A `jti` is denied once (the first entry stands); a client cutoff
+    /// replaces an older one for the same client.
+    async fn add_entry(&self, id: &str, kind: EntryKind, exp: i64, now: i64) -> Result<()> {
+        let (verb, kind) = match kind {
+            EntryKind::Jti => ("INSERT OR IGNORE", "jti"),
+            EntryKind::Key => ("INSERT OR REPLACE", "key"),
+            EntryKind::Client => ("INSERT OR REPLACE", "client"),
+        };
         let _writing = self.writer.lock().await;
-        query("INSERT OR REPLACE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, 'client')")
-            .bind(client_id)
-            .bind(until)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        query(&format!(
+            "{verb} INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, ?)"
+        ))
+        .bind(id)
+        .bind(exp)
+        .bind(now)
+        .bind(kind)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -688,14 +703,7 @@ impl Store {
 
     /// Denies an access token's `jti` until `exp`.
     pub(crate) async fn revoke_jti(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
-        let _writing = self.writer.lock().await;
-        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) VALUES (?, ?, ?)")
-            .bind(jti)
-            .bind(exp)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.add_entry(jti, EntryKind::Jti, exp, now).await
     }
 
     /// Withdraws a signing key at once: it leaves the key table (and so the JWKS; every token

@@ -169,16 +169,7 @@ fn deleted_client_keeps_no_live_client_credentials_token() {
         false,
         "the deleted client's token is denied"
     );
-    let mut res = agent()
-        .get(&issuer.url("/oauth2/revocations"))
-        .header(
-            "authorization",
-            &format!("Basic {}", base64_of(&format!("backend:{secret}"))),
-        )
-        .call()
-        .unwrap();
-    let page: serde_json::Value =
-        serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+    let page = crate::revocation::feed(&issuer, &secret, 0);
     assert!(
         page["revocations"]
             .as_array()
@@ -375,16 +366,7 @@ fn revocation_stays_in_the_feed_past_exp_for_the_verifiers_leeway() {
     );
     assert_eq!(status, 200);
     std::thread::sleep(Duration::from_millis(2500)); // the access token's exp has passed
-    let mut res = agent()
-        .get(&issuer.url("/oauth2/revocations"))
-        .header(
-            "authorization",
-            &format!("Basic {}", base64_of(&format!("backend:{secret}"))),
-        )
-        .call()
-        .unwrap();
-    let page: serde_json::Value =
-        serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+    let page = crate::revocation::feed(&issuer, &secret, 0);
     assert_eq!(page["revocations"].as_array().unwrap().len(), 1, "{page}");
     assert_eq!(page["retention_seconds"], 120);
 }

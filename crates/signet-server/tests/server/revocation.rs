@@ -107,7 +107,7 @@ fn jti_of(token: &str) -> String {
         .into_owned()
 }
 
-fn feed(issuer: &Issuer, secret: &str, after: i64) -> serde_json::Value {
+pub(crate) fn feed(issuer: &Issuer, secret: &str, after: i64) -> serde_json::Value {
     use base64::Engine;
     let cred = base64::engine::general_purpose::STANDARD.encode(format!("backend:{secret}"));
     let mut res = crate::agent()
