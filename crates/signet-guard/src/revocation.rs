@@ -73,3 +73,27 @@ impl RevocationSet {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revoked_token_inside_the_leeway_stays_revoked() {
+        let set = RevocationSet::default();
+        set.insert("t", 1_000);
+        set.cut_off_client("c", 900, 1_000);
+        // 30 s past exp, with a 60 s leeway: the token could still pass its exp check.
+        set.prune(1_030, 60);
+        assert!(set.contains("t"));
+        assert!(set.client_cut_off("c", 900));
+        assert!(
+            !set.client_cut_off("c", 901),
+            "tokens issued after the cutoff pass"
+        );
+        // Past exp plus leeway the token fails on exp alone; the entries may go.
+        set.prune(1_061, 60);
+        assert!(!set.contains("t"));
+        assert!(set.is_empty());
+    }
+}
