@@ -118,6 +118,31 @@ pub(crate) enum EntryKind {
     Client,
 }
 
+/// The statement that adds a feed entry. A `jti` is denied once (the first entry stands); a key
+/// or client entry replaces an older one for the same id.
+fn entry_insert(
+    id: &str,
+    kind: EntryKind,
+    exp: i64,
+    now: i64,
+) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+    let (sql, kind) = match kind {
+        EntryKind::Jti => (
+            "INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, ?)",
+            "jti",
+        ),
+        EntryKind::Key => (
+            "INSERT OR REPLACE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, ?)",
+            "key",
+        ),
+        EntryKind::Client => (
+            "INSERT OR REPLACE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, ?)",
+            "client",
+        ),
+    };
+    query(sql).bind(id).bind(exp).bind(now).bind(kind)
+}
+
 /// The migrations embedded in the binary.
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -384,24 +409,10 @@ impl Store {
             .await
     }
 
-    /// Adds a feed entry. A `jti` is denied once (the first entry stands); a client cutoff
-    /// replaces an older one for the same client.
+    /// Adds a feed entry (see [`entry_insert`]).
     async fn add_entry(&self, id: &str, kind: EntryKind, exp: i64, now: i64) -> Result<()> {
-        let (verb, kind) = match kind {
-            EntryKind::Jti => ("INSERT OR IGNORE", "jti"),
-            EntryKind::Key => ("INSERT OR REPLACE", "key"),
-            EntryKind::Client => ("INSERT OR REPLACE", "client"),
-        };
         let _writing = self.writer.lock().await;
-        query(&format!(
-            "{verb} INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, ?)"
-        ))
-        .bind(id)
-        .bind(exp)
-        .bind(now)
-        .bind(kind)
-        .execute(&self.pool)
-        .await?;
+        entry_insert(id, kind, exp, now).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -739,10 +750,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        query("INSERT OR REPLACE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, 'key')")
-            .bind(kid)
-            .bind(entry_until)
-            .bind(now)
+        entry_insert(kid, EntryKind::Key, entry_until, now)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
