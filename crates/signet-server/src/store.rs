@@ -189,12 +189,18 @@ impl Store {
 
     /// Opens (creating if needed) the SQLite database at `path`; with `migrate`, runs the
     /// embedded migrations first, else refuses a database whose migrations have not all run.
+    ///
+    /// Two processes starting at once on a fresh database would race to create the file, to
+    /// switch it to WAL (which SQLite answers with "database is locked" rather than waiting) and
+    /// to create the tables: opening and migrating run under an exclusive lock on a file in the
+    /// database's folder, released once the database is ready.
     pub async fn open(path: &Path, migrate: bool) -> Result<Self> {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         crate::datadir::prepare(dir, path)?;
+        let lock = Self::lock_for_opening(dir).await?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -213,18 +219,22 @@ impl Store {
             writer: std::sync::Arc::default(),
         };
         if migrate {
-            store.migrate(dir).await?;
+            MIGRATIONS
+                .run(&store.pool)
+                .await
+                .context("cannot migrate the database")?;
         } else {
             store.check_migrated().await?;
         }
+        drop(lock);
         Ok(store)
     }
 
-    /// Runs the embedded migrations. Two processes starting at once on a fresh database would
-    /// both create the tables: migrations run under an exclusive lock on a file in `dir`.
-    async fn migrate(&self, dir: &Path) -> Result<()> {
+    /// Takes the exclusive lock on `dir/.migrate.lock` (0600), waiting for another process that
+    /// holds it; the lock is released when the returned file is dropped.
+    async fn lock_for_opening(dir: &Path) -> Result<std::fs::File> {
         let lock_path = dir.join(".migrate.lock");
-        let lock = tokio::task::spawn_blocking(move || -> Result<std::fs::File> {
+        tokio::task::spawn_blocking(move || -> Result<std::fs::File> {
             let mut options = std::fs::OpenOptions::new();
             options.create(true).truncate(false).write(true);
             #[cfg(unix)]
@@ -236,13 +246,7 @@ impl Store {
                 .with_context(|| format!("cannot lock {}", lock_path.display()))?;
             Ok(file)
         })
-        .await??;
-        MIGRATIONS
-            .run(&self.pool)
-            .await
-            .context("cannot migrate the database")?;
-        drop(lock);
-        Ok(())
+        .await?
     }
 
     /// Refuses a database on which some embedded migration has not run.
