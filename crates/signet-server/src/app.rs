@@ -37,8 +37,8 @@ pub struct AppState {
     pub(crate) keys: Arc<KeyManager>,
     /// An argon2id hash of a random password: unknown users are checked against it.
     pub(crate) dummy_hash: String,
-    /// Woken whenever this instance denies an access token, for the revocation stream.
-    pub(crate) revoked: Arc<tokio::sync::Notify>,
+    /// The revocation streams' broadcaster, woken whenever this instance writes a feed entry.
+    pub(crate) fanout: Arc<crate::fanout::Fanout>,
     /// Set when the server stops, so that long-lived streams end and shutdown can finish.
     pub(crate) stopping: tokio::sync::watch::Receiver<bool>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
@@ -93,7 +93,7 @@ impl AppState {
             master,
             keys,
             dummy_hash,
-            revoked: Arc::new(tokio::sync::Notify::new()),
+            fanout: Arc::default(),
             stopping,
             stop: Arc::new(stop),
             metrics: Arc::default(),
@@ -143,14 +143,14 @@ impl AppState {
     /// the revocation streams are woken to push the denials.
     pub(crate) async fn end_login(&self, family_id: &str, now: i64) -> Result<()> {
         self.store.revoke_family(family_id, now).await?;
-        self.revoked.notify_waiters();
+        self.fanout.wake();
         Ok(())
     }
 
     /// Denies one access token's `jti` until `exp`, and wakes the revocation streams.
     pub(crate) async fn deny(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
         self.store.revoke_jti(jti, exp, now).await?;
-        self.revoked.notify_waiters();
+        self.fanout.wake();
         Ok(())
     }
 
@@ -177,7 +177,7 @@ impl AppState {
             if changed {
                 // The JWKS now shows the change; verifiers learn of it through the feed's key
                 // entry: wake the streams.
-                self.revoked.notify_waiters();
+                self.fanout.wake();
             }
             if !due {
                 continue;
@@ -289,6 +289,7 @@ pub async fn serve_on(
         None => None,
     };
     let housekeeping = tokio::spawn(state.clone().housekeeping());
+    let broadcaster = tokio::spawn(crate::feed::broadcaster(state.clone()));
     let app = state.router();
     let stop = Arc::clone(&state.stop);
     let shutdown = async move {
@@ -300,6 +301,7 @@ pub async fn serve_on(
         .await
         .context("server failed");
     housekeeping.abort();
+    broadcaster.abort();
     if let Some(m) = metrics {
         let _ = m.await;
     }

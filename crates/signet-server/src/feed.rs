@@ -1,6 +1,7 @@
 //! The revocation feed for verifiers: `GET /oauth2/revocations?after=CURSOR` lists denied
 //! `jti`s with their `exp`; with `Accept: text/event-stream` the same feed streams as
-//! server-sent events, each revocation pushed as it happens. An entry stays in the feed until
+//! server-sent events, each revocation pushed as it happens (from the instance's one
+//! broadcaster, [`crate::fanout`]). An entry stays in the feed until
 //! `retention` seconds after its token's `exp` (the page and discovery say how long), so that
 //! a verifier allowing that much clock leeway never accepts a token whose revocation it has
 //! not seen. A withdrawn signing key is a `key` entry (`{"kid": ..., "keys_changed": true}`),
@@ -9,21 +10,21 @@
 //! number of open streams is capped per client and in all.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-
-use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use futures_util::stream::{self, Stream};
-use serde_json::json;
+use tokio::sync::broadcast;
 
 use crate::app::{AppState, unix_now};
 use crate::error::ApiError;
+use crate::fanout::{PAGE, Pushed};
 use crate::form::{Form, authenticate};
 use crate::store::{EntryKind, FeedEntry};
 
@@ -36,13 +37,13 @@ pub(crate) struct StreamCount {
 /// One open stream; counted until dropped.
 #[derive(Debug)]
 struct StreamSlot {
-    count: std::sync::Arc<StreamCount>,
+    count: Arc<StreamCount>,
     client: String,
 }
 
 impl StreamCount {
     fn open(
-        self: &std::sync::Arc<Self>,
+        self: &Arc<Self>,
         client: &str,
         total: usize,
         per_client: usize,
@@ -60,7 +61,7 @@ impl StreamCount {
         }
         *mine += 1;
         Ok(StreamSlot {
-            count: std::sync::Arc::clone(self),
+            count: Arc::clone(self),
             client: client.to_owned(),
         })
     }
@@ -83,7 +84,7 @@ impl Drop for StreamSlot {
 }
 
 /// An entry as verifiers read it.
-fn entry_of(e: &FeedEntry) -> crate::wire::Revocation {
+pub(crate) fn entry_of(e: &FeedEntry) -> crate::wire::Revocation {
     crate::wire::Revocation {
         jti: (e.kind == EntryKind::Jti).then(|| e.id.clone()),
         kid: (e.kind == EntryKind::Key).then(|| e.id.clone()),
@@ -99,11 +100,6 @@ fn entry_of(e: &FeedEntry) -> crate::wire::Revocation {
 fn listed_after(state: &AppState) -> i64 {
     unix_now() - i64::try_from(state.config.revocation_retention.as_secs()).unwrap_or(0)
 }
-
-/// The most entries one page or one burst carries.
-const PAGE: i64 = 1000;
-/// How often a stream looks for revocations made elsewhere (another instance, the CLI).
-const POLL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct After {
@@ -134,7 +130,9 @@ pub(crate) async fn revocations(
             state.config.max_streams,
             state.config.max_streams_per_client,
         )?;
-        return Ok(Sse::new(events(state, cursor, slot))
+        let events = events(state, cursor, slot)
+            .map(|pushed| Ok::<_, std::convert::Infallible>(pushed.event.clone()));
+        return Ok(Sse::new(events)
             .keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
             .into_response());
     }
@@ -151,59 +149,166 @@ pub(crate) async fn revocations(
     .into_response())
 }
 
-/// Revocations after `cursor`, then each new one as it is made.
-fn events(
-    state: AppState,
-    cursor: i64,
-    slot: StreamSlot,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    let pending: Vec<Event> = Vec::new();
-    stream::unfold(
-        (state, cursor, pending, slot),
-        |(state, mut cursor, mut pending, slot)| async move {
-            loop {
-                if let Some(event) = pending.pop() {
-                    return Some((Ok(event), (state, cursor, pending, slot)));
+/// The instance's one broadcaster (see [`crate::fanout`]): reads the entries written since
+/// the last read, when woken by this instance's writes or once a second, and sends them to
+/// every open stream. Ends when the server stops.
+pub(crate) async fn broadcaster(state: AppState) {
+    // Entries already written are read from the database by each stream's catch-up.
+    let mut cursor = match state.store.last_revocation().await {
+        Ok(seq) => seq,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "revocation feed query failed");
+            0
+        }
+    };
+    let mut stopping = state.stopping.clone();
+    loop {
+        tokio::select! {
+            () = state.fanout.woken_or_polled() => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        loop {
+            match state
+                .store
+                .revocations_after(cursor, listed_after(&state), PAGE)
+                .await
+            {
+                Ok(page) => {
+                    cursor = state.fanout.send(&page, cursor);
+                    if i64::try_from(page.len()).unwrap_or(0) < PAGE {
+                        break;
+                    }
                 }
-                let notified = state.revoked.notified();
-                match state
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "revocation feed query failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Where a stream is: catching up from the database, or following the broadcast.
+struct Following {
+    state: AppState,
+    /// The last entry sent.
+    cursor: i64,
+    /// Read from the database, not yet sent; popped from the end.
+    pending: Vec<Arc<Pushed>>,
+    caught_up: bool,
+    broadcast: broadcast::Receiver<Arc<Pushed>>,
+    _slot: StreamSlot,
+}
+
+/// Revocations after `cursor`, then each new one as the broadcaster sends it.
+fn events(state: AppState, cursor: i64, slot: StreamSlot) -> impl Stream<Item = Arc<Pushed>> {
+    // Subscribed before the first read: whatever is broadcast later is received, whatever was
+    // broadcast before is in the database already.
+    let broadcast = state.fanout.subscribe();
+    let following = Following {
+        state,
+        cursor,
+        pending: Vec::new(),
+        caught_up: false,
+        broadcast,
+        _slot: slot,
+    };
+    stream::unfold(following, |mut f| async move {
+        loop {
+            if let Some(pushed) = f.pending.pop() {
+                return Some((pushed, f));
+            }
+            if !f.caught_up {
+                match f
+                    .state
                     .store
-                    .revocations_after(cursor, listed_after(&state), PAGE)
+                    .revocations_after(f.cursor, listed_after(&f.state), PAGE)
                     .await
                 {
                     Ok(page) if !page.is_empty() => {
-                        cursor = page.last().map_or(cursor, |e| e.seq);
-                        // Popped from the end: store newest first.
-                        pending = page
-                            .iter()
-                            .rev()
-                            .map(|e| {
-                                Event::default()
-                                    .id(e.seq.to_string())
-                                    .event(if e.kind == EntryKind::Key {
-                                        "keys"
-                                    } else {
-                                        "revocation"
-                                    })
-                                    .data(json!(entry_of(e)).to_string())
-                            })
-                            .collect();
+                        f.cursor = page.last().map_or(f.cursor, |e| e.seq);
+                        f.pending = page.iter().rev().map(|e| Arc::new(Pushed::of(e))).collect();
                         continue;
                     }
-                    Ok(_) => {}
+                    Ok(_) => f.caught_up = true,
                     Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "revocation feed query failed")
+                        tracing::error!(error = %format!("{e:#}"), "revocation feed query failed");
+                        // Try the database again after the next broadcast or a second.
+                        let _ =
+                            tokio::time::timeout(Duration::from_secs(1), f.broadcast.recv()).await;
+                        continue;
                     }
                 }
-                let mut stopping = state.stopping.clone();
-                if *stopping.borrow() {
-                    return None;
-                }
-                tokio::select! {
-                    _ = tokio::time::timeout(POLL, notified) => {}
-                    _ = stopping.changed() => return None,
-                }
             }
-        },
-    )
+            let mut stopping = f.state.stopping.clone();
+            if *stopping.borrow() {
+                return None;
+            }
+            tokio::select! {
+                received = f.broadcast.recv() => match received {
+                    Ok(pushed) if pushed.seq > f.cursor => {
+                        f.cursor = pushed.seq;
+                        return Some((pushed, f));
+                    }
+                    // Sent already, from the database.
+                    Ok(_) => {}
+                    // Fell behind the channel: catch up from the database by cursor.
+                    Err(broadcast::error::RecvError::Lagged(_)) => f.caught_up = false,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = stopping.changed() => return None,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::config::Config;
+    use crate::fanout::Fanout;
+
+    /// The stream's next entry's cursor, or `None` when it waits for more.
+    async fn next_seq(stream: &mut (impl Stream<Item = Arc<Pushed>> + Unpin)) -> Option<i64> {
+        tokio::time::timeout(Duration::from_millis(100), stream.next())
+            .await
+            .ok()
+            .flatten()
+            .map(|pushed| pushed.seq)
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_fell_behind_the_broadcast_catches_up_from_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new();
+        config.data_dir = dir.path().to_path_buf();
+        let mut state = AppState::open(config).await.unwrap();
+        // Room for two entries: a burst of ten leaves a stream that is not reading behind.
+        state.fanout = Arc::new(Fanout::with_capacity(2));
+        let slot = state.streams.open("backend", 10, 10).unwrap();
+        let mut stream = Box::pin(events(state.clone(), 0, slot));
+        // Caught up on an empty feed, it now waits on the broadcast.
+        assert_eq!(next_seq(&mut stream).await, None);
+        let now = unix_now();
+        for i in 0..10 {
+            state
+                .store
+                .revoke_jti(&format!("jti-{i}"), now + 600, now)
+                .await
+                .unwrap();
+        }
+        let page = state.store.revocations_after(0, 0, PAGE).await.unwrap();
+        assert_eq!(state.fanout.send(&page, 0), page[9].seq);
+        let mut seen = Vec::new();
+        while let Some(seq) = next_seq(&mut stream).await {
+            seen.push(seq);
+        }
+        let wanted: Vec<i64> = page.iter().map(|e| e.seq).collect();
+        assert_eq!(seen, wanted, "every entry once, in order");
+        assert_eq!(state.fanout.followers(), 1);
+        drop(stream);
+        assert_eq!(state.fanout.followers(), 0);
+    }
 }

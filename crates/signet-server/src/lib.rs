@@ -9,6 +9,7 @@ mod cache;
 mod config;
 mod datadir;
 mod error;
+mod fanout;
 mod feed;
 mod form;
 mod keys;

@@ -135,5 +135,10 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
         "# HELP signet_password_hash_slots_free Password hashes that could start now.\n# TYPE signet_password_hash_slots_free gauge\nsignet_password_hash_slots_free {}",
         state.hashing.free()
     );
+    let _ = writeln!(
+        text,
+        "# HELP signet_revocation_streams Revocation streams following this instance's broadcaster.\n# TYPE signet_revocation_streams gauge\nsignet_revocation_streams {}",
+        state.fanout.followers()
+    );
     ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }

@@ -787,6 +787,15 @@ impl Store {
         .is_some())
     }
 
+    /// The newest feed entry's cursor (0 for an empty feed).
+    pub(crate) async fn last_revocation(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM revoked_jti")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// Feed entries after `cursor` whose `exp` is after `until`, oldest first, at most
     /// `limit`.
     pub(crate) async fn revocations_after(

@@ -154,44 +154,120 @@ fn the_feed_lists_denied_jtis_after_a_cursor() {
     assert_eq!(res.status().as_u16(), 401);
 }
 
-#[test]
-fn the_stream_pushes_a_revocation_as_it_happens() {
+/// Opens a revocation stream (resumed after `last_event_id` when given) on its own thread;
+/// sends each event's id and data as they arrive. Returns once the stream answered.
+fn follow(
+    issuer: &Issuer,
+    secret: &str,
+    last_event_id: Option<i64>,
+) -> std::sync::mpsc::Receiver<(i64, serde_json::Value)> {
+    use base64::Engine;
     use std::io::BufRead;
-    let (d, secret) = seeded();
-    let issuer = Issuer::start(d.path(), |_| {});
-    let token = client_token(&issuer, &secret);
     let url = issuer.url("/oauth2/revocations");
-    let auth = {
-        use base64::Engine;
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("backend:{secret}"))
-        )
-    };
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("backend:{secret}"))
+    );
     let (tx, rx) = std::sync::mpsc::channel();
+    let (opened, open) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let res = crate::agent()
+        let mut req = crate::agent()
             .get(&url)
             .header("authorization", &auth)
-            .header("accept", "text/event-stream")
-            .call()
-            .unwrap();
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", &id.to_string());
+        }
+        let res = req.call().unwrap();
+        opened.send(res.status().as_u16()).unwrap();
         let reader = std::io::BufReader::new(res.into_body().into_reader());
+        let mut id = 0;
         for line in reader.lines().map_while(Result::ok) {
-            if let Some(data) = line.strip_prefix("data: ") {
-                let _ = tx.send(data.to_owned());
+            if let Some(seen) = line.strip_prefix("id: ") {
+                id = seen.parse().unwrap();
+            } else if let Some(data) = line.strip_prefix("data: ")
+                && tx.send((id, serde_json::from_str(data).unwrap())).is_err()
+            {
+                return;
             }
         }
     });
+    let status = open
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(status, 200);
+    rx
+}
+
+#[test]
+fn the_stream_pushes_a_revocation_as_it_happens() {
+    let (d, secret) = seeded();
+    let issuer = Issuer::start(d.path(), |_| {});
+    let token = client_token(&issuer, &secret);
+    let events = follow(&issuer, &secret, None);
     std::thread::sleep(std::time::Duration::from_millis(300));
     post(
         &issuer.url("/oauth2/revoke"),
         &[("token", &token)],
         Some(("backend", &secret)),
     );
-    let data = rx
+    let (_, event) = events
         .recv_timeout(std::time::Duration::from_secs(5))
         .expect("no event within 5 s");
-    let event: serde_json::Value = serde_json::from_str(&data).unwrap();
     assert_eq!(event["jti"], jti_of(&token));
+}
+
+#[test]
+fn every_open_stream_gets_every_revocation_once_in_order_and_a_resumed_one_misses_none() {
+    let (d, secret) = seeded();
+    let issuer = Issuer::start(d.path(), |c| c.max_streams_per_client = 64);
+    let tokens: Vec<String> = (0..6).map(|_| client_token(&issuer, &secret)).collect();
+    let revoke = |token: &str| {
+        post(
+            &issuer.url("/oauth2/revoke"),
+            &[("token", token)],
+            Some(("backend", &secret)),
+        )
+    };
+    // Two revocations before any stream opens: each stream catches them up from the database.
+    revoke(&tokens[0]);
+    revoke(&tokens[1]);
+    let streams: Vec<_> = (0..40).map(|_| follow(&issuer, &secret, None)).collect();
+    for token in &tokens[2..] {
+        revoke(token);
+    }
+    let wanted: Vec<String> = tokens.iter().map(|t| jti_of(t)).collect();
+    let mut ids = Vec::new();
+    for events in &streams {
+        let got: Vec<(i64, serde_json::Value)> = (0..wanted.len())
+            .map(|_| {
+                events
+                    .recv_timeout(std::time::Duration::from_secs(5))
+                    .expect("a stream missed a revocation")
+            })
+            .collect();
+        let jtis: Vec<&str> = got
+            .iter()
+            .map(|(_, e)| e["jti"].as_str().unwrap())
+            .collect();
+        assert_eq!(jtis, wanted);
+        // Nothing is sent twice (the catch-up and the broadcast overlap).
+        assert!(
+            events
+                .recv_timeout(std::time::Duration::from_millis(200))
+                .is_err()
+        );
+        ids = got.iter().map(|(id, _)| *id).collect();
+    }
+    // A follower that reconnects with the id of the third event gets the three after it.
+    let resumed = follow(&issuer, &secret, Some(ids[2]));
+    let rest: Vec<String> = (0..3)
+        .map(|_| {
+            let (_, e) = resumed
+                .recv_timeout(std::time::Duration::from_secs(5))
+                .unwrap();
+            e["jti"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(rest, wanted[3..]);
 }
