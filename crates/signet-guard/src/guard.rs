@@ -4,7 +4,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use signet::{KeySet, Validation};
+use signet::{Clock, KeySet, SystemClock, Validation};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -14,12 +14,6 @@ use crate::metrics::Metrics;
 use crate::remote::{self, Jwks, RemoteError};
 use crate::revocation::RevocationSet;
 use crate::{AccessClaims, Refusal};
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// Checks access tokens against the issuer's keys, the validation rules and the revocations,
 /// with a cache of tokens already verified. Cheap to clone and share.
@@ -44,6 +38,7 @@ struct Inner {
     revoked: RevocationSet,
     cache: Option<VerifiedCache>,
     cookie: Option<String>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Builds a [`Guard`].
@@ -57,9 +52,15 @@ pub struct GuardBuilder {
     leeway: u64,
     cache: Option<usize>,
     cookie: Option<String>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Guard {
+    /// The time now on the guard's clock, in Unix seconds.
+    fn now(&self) -> u64 {
+        self.inner.clock.now()
+    }
+
     /// A guard over these keys for tokens from `issuer` meant for `audience`. Only access
     /// tokens (`typ: at+jwt`, RFC 9068) pass unless
     /// [`insecure_any_token_type`](GuardBuilder::insecure_any_token_type) is called.
@@ -76,6 +77,7 @@ impl Guard {
             leeway: 60,
             cache: Some(DEFAULT_CAPACITY),
             cookie: None,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -126,7 +128,7 @@ impl Guard {
     /// Forgets revocations of tokens that this guard refuses by their `exp` anyway (past
     /// `exp` plus the leeway).
     pub fn prune(&self) {
-        self.inner.revoked.prune(now(), self.inner.leeway);
+        self.inner.revoked.prune(self.now(), self.inner.leeway);
     }
 
     /// The revocations held.
@@ -155,7 +157,7 @@ impl Guard {
     fn check_uncounted(&self, token: &str) -> Result<Arc<AccessClaims>, Refusal> {
         self.feed_is_fresh()?;
         let inner = &self.inner;
-        let now = now();
+        let now = self.now();
         if let Some(cache) = &inner.cache
             && let Some(claims) = cache.get(token, now)
         {
@@ -194,7 +196,8 @@ impl Guard {
     /// Under the refuse policy, refuses while the revocation feed has been silent too long.
     fn feed_is_fresh(&self) -> Result<(), Refusal> {
         if let Some(jwks) = &self.inner.jwks
-            && now().saturating_sub(jwks.last_success()) > self.inner.max_keys_staleness.as_secs()
+            && self.now().saturating_sub(jwks.last_success())
+                > self.inner.max_keys_staleness.as_secs()
         {
             return Err(Refusal::KeysStale);
         }
@@ -270,14 +273,14 @@ impl Guard {
 
     /// Notes that the revocation feed was heard from.
     pub(crate) fn feed_contact(&self) {
-        self.inner.feed_contact.store(now(), Ordering::Relaxed);
+        self.inner.feed_contact.store(self.now(), Ordering::Relaxed);
     }
 
     /// How long ago the revocation feed was last heard from; `None` if never.
     pub fn feed_age(&self) -> Option<Duration> {
         match self.inner.feed_contact.load(Ordering::Relaxed) {
             0 => None,
-            at => Some(Duration::from_secs(now().saturating_sub(at))),
+            at => Some(Duration::from_secs(self.now().saturating_sub(at))),
         }
     }
 
@@ -339,7 +342,12 @@ impl Guard {
             );
             leeway = kept;
         }
-        let jwks = Arc::new(Jwks::new(http.clone(), found.jwks_uri, options.cooldown));
+        let jwks = Arc::new(Jwks::new(
+            http.clone(),
+            found.jwks_uri,
+            options.cooldown,
+            Arc::clone(&options.clock),
+        ));
         let keys = jwks.fetch().await?;
         let mut builder = Guard::builder(
             keys,
@@ -347,7 +355,8 @@ impl Guard {
             options.audience.clone(),
         )
         .leeway(leeway)
-        .cache_capacity(options.cache_capacity);
+        .cache_capacity(options.cache_capacity)
+        .clock(Arc::clone(&options.clock));
         if let Some(c) = &options.cookie {
             builder = builder.cookie(c.clone());
         }
@@ -359,7 +368,9 @@ impl Guard {
             if follows {
                 inner.stale = Some((options.max_feed_silence, options.on_stale_feed));
                 // Contact counts from the start, so that a fresh guard is not stale at once.
-                inner.feed_contact.store(now(), Ordering::Relaxed);
+                inner
+                    .feed_contact
+                    .store(inner.clock.now(), Ordering::Relaxed);
             }
         }
         tokio::spawn({
@@ -423,12 +434,20 @@ impl GuardBuilder {
         self
     }
 
+    /// Read the time from this clock instead of the system's (for tests and replays): token
+    /// expiry, the cache, revocation pruning and the feed's and keys' staleness all use it.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The guard.
     pub fn build(self) -> Guard {
         let mut rules = Validation::builder()
             .issuer(self.issuer)
             .audience(self.audience)
-            .leeway(Duration::from_secs(self.leeway));
+            .leeway(Duration::from_secs(self.leeway))
+            .clock(Arc::clone(&self.clock));
         if !self.any_type {
             rules = rules.required_typ("at+jwt");
         }
@@ -446,6 +465,7 @@ impl GuardBuilder {
                 revoked: RevocationSet::default(),
                 cache: self.cache.map(VerifiedCache::new),
                 cookie: self.cookie,
+                clock: self.clock,
             }),
         }
     }
@@ -489,6 +509,8 @@ pub struct IssuerOptions {
     pub cache_capacity: usize,
     /// A cookie the token may come in.
     pub cookie: Option<String>,
+    /// The clock (the system's; see [`GuardBuilder::clock`]).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl IssuerOptions {
@@ -510,6 +532,7 @@ impl IssuerOptions {
             on_stale_feed: StalePolicy::KeepServing,
             cache_capacity: DEFAULT_CAPACITY,
             cookie: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }

@@ -28,6 +28,7 @@ pub enum RemoteError {
 /// The JWKS client.
 #[derive(Debug)]
 pub(crate) struct Jwks {
+    clock: std::sync::Arc<dyn signet::Clock>,
     http: reqwest::Client,
     url: String,
     cooldown: Duration,
@@ -105,8 +106,14 @@ async fn get_json(
 }
 
 impl Jwks {
-    pub(crate) fn new(http: reqwest::Client, url: String, cooldown: Duration) -> Self {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        url: String,
+        cooldown: Duration,
+        clock: std::sync::Arc<dyn signet::Clock>,
+    ) -> Self {
         Self {
+            clock,
             http,
             url,
             cooldown,
@@ -183,10 +190,7 @@ impl Jwks {
             tracing::warn!(index = s.index, kid = ?s.kid, reason = %s.reason, "JWKS entry skipped");
         }
         self.generation.fetch_add(1, Ordering::Relaxed);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.last_success.store(now, Ordering::Relaxed);
+        self.last_success.store(self.clock.now(), Ordering::Relaxed);
         Ok(keys)
     }
 

@@ -17,6 +17,16 @@ const AUD: &str = "orders-api";
 /// 2001-09-09: tokens issued then expired long ago.
 const LONG_AGO: signet::FixedClock = signet::FixedClock(1_000_000_000);
 
+/// A clock a test moves forward.
+#[derive(Debug)]
+struct MovableClock(std::sync::atomic::AtomicU64);
+
+impl signet::Clock for MovableClock {
+    fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 async fn orders(auth: Auth) -> Result<String, Refusal> {
     auth.require_scope("orders:read")?;
     Ok(format!("orders of {}", auth.subject().unwrap_or("?")))
@@ -202,11 +212,16 @@ async fn a_revoked_token_is_refused_even_from_the_cache() {
 #[tokio::test]
 async fn the_cache_skips_only_the_signature_and_still_checks_expiry() {
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    // The guard's own clock, moved by the test: no sleeping.
+    let clock = std::sync::Arc::new(MovableClock(LONG_AGO.0.into()));
     let guard = Guard::builder(KeySet::new([key.verifying_key().clone()]), ISS, AUD)
         .leeway(Duration::ZERO)
+        .clock(clock.clone())
         .build();
     let app = app(guard.clone());
-    let t = token(&key, |b| b.expires_in(Duration::from_secs(1)));
+    let t = token(&key, |b| {
+        b.clock(&LONG_AGO).expires_in(Duration::from_secs(1))
+    });
     assert_eq!(
         call(&app, Some(format!("Bearer {t}"))).await.0,
         StatusCode::OK
@@ -232,7 +247,9 @@ async fn the_cache_skips_only_the_signature_and_still_checks_expiry() {
         call(&app, Some(format!("Bearer {t}"))).await.0,
         StatusCode::OK
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock
+        .0
+        .store(LONG_AGO.0 + 2, std::sync::atomic::Ordering::Relaxed);
     let (status, challenge, _) = call(&app, Some(format!("Bearer {t}"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.contains("expired"), "{challenge}");

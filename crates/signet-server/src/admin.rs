@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use crate::app::unix_now;
 use crate::config::Config;
 use crate::keys::{KeyInfo, KeyManager};
 use crate::passwords;
@@ -22,6 +21,7 @@ pub struct Admin {
     keys: KeyManager,
     retention: std::time::Duration,
     access_lifetime: std::time::Duration,
+    clock: Arc<dyn signet::Clock>,
 }
 
 /// A new client and, for a confidential client whose secret was generated, that secret.
@@ -63,7 +63,13 @@ impl Admin {
             keys,
             retention: config.revocation_retention,
             access_lifetime: config.access_lifetime,
+            clock: Arc::clone(&config.clock),
         })
+    }
+
+    /// The time now on the configured clock, in Unix seconds.
+    fn now(&self) -> i64 {
+        i64::try_from(self.clock.now()).unwrap_or(i64::MAX)
     }
 
     /// Adds a user.
@@ -90,7 +96,7 @@ impl Admin {
             claims,
             disabled: false,
         };
-        self.store.add_user(&user, unix_now()).await?;
+        self.store.add_user(&user, self.now()).await?;
         Ok(user)
     }
 
@@ -101,7 +107,7 @@ impl Admin {
 
     /// Disables a user and ends all of their logins.
     pub async fn disable_user(&self, name: &str) -> Result<()> {
-        if !self.store.remove_user(name, false, unix_now()).await? {
+        if !self.store.remove_user(name, false, self.now()).await? {
             bail!("no user {name}");
         }
         Ok(())
@@ -109,7 +115,7 @@ impl Admin {
 
     /// Deletes a user and ends all of their logins.
     pub async fn delete_user(&self, name: &str) -> Result<()> {
-        if !self.store.remove_user(name, true, unix_now()).await? {
+        if !self.store.remove_user(name, true, self.now()).await? {
             bail!("no user {name}");
         }
         Ok(())
@@ -187,7 +193,7 @@ impl Admin {
             audiences,
             introspect,
         };
-        self.store.add_client(&client, unix_now()).await?;
+        self.store.add_client(&client, self.now()).await?;
         Ok(NewClient {
             client,
             secret: shown,
@@ -211,7 +217,7 @@ impl Admin {
     /// Deletes a client, ends its logins, and denies every token issued to it so far (a client
     /// cutoff in the revocation feed, kept while such a token can be live).
     pub async fn delete_client(&self, id: &str) -> Result<()> {
-        let now = unix_now();
+        let now = self.now();
         if !self.store.delete_client(id, now).await? {
             bail!("no client {id}");
         }
@@ -226,7 +232,7 @@ impl Admin {
 
     /// The signing keys and their states (making the first key if there is none).
     pub async fn keys(&self) -> Result<Vec<KeyInfo>> {
-        let now = unix_now();
+        let now = self.now();
         self.keys.refresh(now, None).await?;
         self.keys.list(now).await
     }
@@ -236,14 +242,14 @@ impl Admin {
     /// and running issuers tell their verifiers to fetch the keys again. The key signing now
     /// needs `force`, and a new key then signs at once. Returns how many logins ended.
     pub async fn revoke_key(&self, kid: &str, force: bool) -> Result<u64> {
-        let now = unix_now();
+        let now = self.now();
         self.keys.refresh(now, None).await?;
         self.keys.revoke(kid, now, force, self.retention).await
     }
 
     /// Makes a new key that signs at once (an emergency rotation); returns its id.
     pub async fn rotate_key_now(&self) -> Result<String> {
-        let now = unix_now();
+        let now = self.now();
         self.keys.refresh(now, None).await?;
         self.keys.rotate_now(now).await
     }
@@ -251,7 +257,7 @@ impl Admin {
     /// Starts a rotation; returns the new key's id. It is published now and signs once JWKS
     /// caches have had time to see it.
     pub async fn rotate_key(&self) -> Result<String> {
-        let now = unix_now();
+        let now = self.now();
         self.keys.refresh(now, None).await?;
         self.keys.rotate(now).await
     }

@@ -1,7 +1,7 @@
 //! The issuer's HTTP application: state, routes, and serving with graceful shutdown.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
@@ -20,13 +20,6 @@ use crate::{feed, oauth, passwords};
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 64 * 1024;
-
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -53,6 +46,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The time now on the configured clock, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.config.now()
+    }
+
     /// Opens the data directory (database, master key) and loads or makes the signing keys.
     pub async fn open(config: Config) -> Result<Self> {
         config.check().map_err(anyhow::Error::msg)?;
@@ -68,7 +66,7 @@ impl AppState {
             config.access_lifetime,
             config.jwks_max_age,
         ));
-        keys.refresh(unix_now(), None)
+        keys.refresh(config.now(), None)
             .await
             .context("cannot load the signing keys")?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -163,7 +161,7 @@ impl AppState {
         let mut seen_keys = String::new();
         loop {
             tick.tick().await;
-            let now = unix_now();
+            let now = self.now();
             let version = self.store.keys_version().await.unwrap_or_default();
             let due = last_full.elapsed() >= self.config.housekeeping;
             if version == seen_keys && !due {
@@ -223,7 +221,7 @@ pub(crate) async fn discovery(State(state): State<AppState>) -> Response {
 
 #[utoipa::path(get, path = "/.well-known/jwks.json", responses((status = 200, description = "The public signing keys (JWKS), with Cache-Control")))]
 pub(crate) async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let ring = state.keys.current(unix_now()).await?;
+    let ring = state.keys.current(state.now()).await?;
     let max_age = state.config.jwks_max_age.as_secs();
     let cache = HeaderValue::from_str(&format!("public, max-age={max_age}"))
         .map_err(|e| ApiError::Internal(e.into()))?;

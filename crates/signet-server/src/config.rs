@@ -2,9 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use signet::Algorithm;
+use signet::{Algorithm, Clock, SystemClock};
 
 use crate::listener::ConnectionLimits;
 
@@ -77,6 +78,9 @@ pub struct Config {
     /// A bearer token that opens `/metrics` on the main listener too; without it `/metrics` is
     /// only on `metrics_listen`.
     pub metrics_token: Option<signet::SecretString>,
+    /// The clock every decision that depends on the time reads: the system clock, or a fixed
+    /// one in tests ([`signet::FixedClock`]).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Config {
@@ -109,7 +113,13 @@ impl Config {
             max_streams_per_client: 16,
             metrics_listen: None,
             metrics_token: None,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The time now on the configured clock, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        i64::try_from(self.clock.now()).unwrap_or(i64::MAX)
     }
 
     /// Checks the settings that must not be silently accepted.

@@ -22,7 +22,7 @@ use futures_util::StreamExt;
 use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast;
 
-use crate::app::{AppState, unix_now};
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::fanout::{PAGE, Pushed};
 use crate::form::{Form, authenticate};
@@ -98,7 +98,7 @@ pub(crate) fn entry_of(e: &FeedEntry) -> crate::wire::Revocation {
 
 /// Entries are listed while `exp` is after this time.
 fn listed_after(state: &AppState) -> i64 {
-    unix_now() - i64::try_from(state.config.revocation_retention.as_secs()).unwrap_or(0)
+    state.now() - i64::try_from(state.config.revocation_retention.as_secs()).unwrap_or(0)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -291,7 +291,7 @@ mod tests {
         let mut stream = Box::pin(events(state.clone(), 0, slot));
         // Caught up on an empty feed, it now waits on the broadcast.
         assert_eq!(next_seq(&mut stream).await, None);
-        let now = unix_now();
+        let now = state.now();
         for i in 0..10 {
             state
                 .store

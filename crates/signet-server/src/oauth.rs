@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use signet::{TokenBuilder, Validation};
 use zeroize::Zeroizing;
 
-use crate::app::{AppState, unix_now};
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::form::{Form, authenticate};
 use crate::metrics::inc;
@@ -152,6 +152,7 @@ async fn access_token(
         .subject(user.map_or(client.id.as_str(), |u| u.id.as_str()))
         .audience(audience)
         .expires_in(lifetime)
+        .clock(state.config.clock.as_ref())
         .typ("at+jwt")
         .jti(jti.as_str())
         .sign(&ring.active)
@@ -166,7 +167,7 @@ async fn first_refresh_token(
     family: &Family,
     kid: &str,
 ) -> Result<(String, String), ApiError> {
-    let now = unix_now();
+    let now = state.now();
     let token = random_token(32)?;
     let jti = random_token(16)?;
     let expires = (now + secs(state.config.refresh_idle)).min(family.expires_at);
@@ -193,7 +194,7 @@ async fn client_credentials(
     allowed(&client, "client_credentials")?;
     let scope = grant_scope(&client, form.get("scope"))?;
     let audience = grant_audience(&client, form)?;
-    let ring = state.keys.current(unix_now()).await?;
+    let ring = state.keys.current(state.now()).await?;
     let (access_token, expires_in) = access_token(
         state,
         &ring,
@@ -271,7 +272,7 @@ pub(crate) async fn password_login(
             return Err(ApiError::InvalidGrant("invalid username or password"));
         }
     };
-    let now = unix_now();
+    let now = state.now();
     let family = Family {
         id: random_token(16)?,
         user_id: Some(user.id.clone()),
@@ -331,7 +332,7 @@ pub(crate) async fn rotate(
     scope_request: Option<&str>,
 ) -> Result<Issued, ApiError> {
     let client = client.clone();
-    let now = unix_now();
+    let now = state.now();
     let hash = refresh_hash(presented);
     let invalid = || ApiError::InvalidGrant("the refresh token is invalid");
     let Some(family) = state.store.family_of(&hash).await? else {
@@ -455,11 +456,12 @@ async fn own_access_token(
     state: &AppState,
     token: &str,
 ) -> Option<signet::Claims<'static, Map<String, Value>>> {
-    let ring = state.keys.current(unix_now()).await.ok()?;
+    let ring = state.keys.current(state.now()).await.ok()?;
     let validation = Validation::builder()
         .issuer(state.config.issuer())
         .insecure_any_audience()
         .required_typ("at+jwt")
+        .clock(std::sync::Arc::clone(&state.config.clock))
         .build();
     ring.verifier.verify(token, &validation).ok()
 }
@@ -475,7 +477,7 @@ pub(crate) async fn revoke(
     let form = Form::parse(&headers, body)?;
     let client = authenticate(&state, &headers, &form, true).await?;
     let token = form.require("token", "token is required")?;
-    let now = unix_now();
+    let now = state.now();
     // A refresh token in any state (a rotated one too) ends its whole login.
     if let Some(family) = state.store.family_of(&refresh_hash(token)).await? {
         if family.client_id == client.id && !family.revoked {
@@ -503,7 +505,7 @@ pub(crate) async fn introspect(
     let form = Form::parse(&headers, body)?;
     let asker = authenticate(&state, &headers, &form, false).await?;
     let token = form.require("token", "token is required")?;
-    let now = unix_now();
+    let now = state.now();
     // Only the token's own client, or a resource server registered for its audience, learns
     // anything about it.
     let may_see = |client_id: &str, audience: &str| {

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::app::{AppState, unix_now};
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::oauth::{self, Issued};
 use crate::sealing::random_token;
@@ -252,7 +252,7 @@ pub(crate) async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let names = same_site_request(&state, &headers)?;
-    let now = unix_now();
+    let now = state.now();
     if let Some(presented) = cookie(&headers, names.refresh)
         && let Some((family, _)) = state
             .store

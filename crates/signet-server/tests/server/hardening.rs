@@ -80,11 +80,18 @@ fn lost_refresh_answer_retried_within_the_grace_keeps_the_login_with_one_live_to
 #[test]
 fn stolen_refresh_token_replayed_after_the_grace_revokes_the_family() {
     let (d, _) = seeded();
-    let issuer = Issuer::start(d.path(), |c| c.refresh_grace = Duration::from_secs(1));
+    let clock = crate::MovableClock::new();
+    let issuer = Issuer::start(d.path(), {
+        let clock = clock.clone();
+        move |c| {
+            c.refresh_grace = Duration::from_secs(1);
+            c.clock = clock;
+        }
+    });
     let r0 = token_of(&login(&issuer), "refresh_token");
     let (_, first) = refresh(&issuer, &r0);
     let r1 = token_of(&first, "refresh_token");
-    std::thread::sleep(Duration::from_millis(2100));
+    clock.advance(Duration::from_secs(2));
     assert_eq!(refresh(&issuer, &r0).0, 400, "replay after the grace");
     assert_eq!(refresh(&issuer, &r1).0, 400, "the family is revoked");
 }
@@ -354,7 +361,11 @@ fn huge_user_names_are_refused_before_hashing_or_counting() {
 #[test]
 fn revocation_stays_in_the_feed_past_exp_for_the_verifiers_leeway() {
     let (d, secret) = seeded();
-    let issuer = Issuer::start(d.path(), |c| c.access_lifetime = Duration::from_secs(1));
+    let clock = crate::MovableClock::new();
+    let issuer = Issuer::start(d.path(), {
+        let clock = clock.clone();
+        move |c| c.clock = clock
+    });
     let body = login(&issuer);
     let (status, _) = post(
         &issuer.url("/oauth2/revoke"),
@@ -365,10 +376,16 @@ fn revocation_stays_in_the_feed_past_exp_for_the_verifiers_leeway() {
         None,
     );
     assert_eq!(status, 200);
-    std::thread::sleep(Duration::from_millis(2500)); // the access token's exp has passed
+    // The access token (10 minutes) has expired, but a verifier allowing leeway could still
+    // take it: the feed keeps its revocation for the retention (120 s) past exp.
+    clock.advance(Duration::from_secs(600 + 100));
     let page = crate::revocation::feed(&issuer, &secret, 0);
     assert_eq!(page["revocations"].as_array().unwrap().len(), 1, "{page}");
     assert_eq!(page["retention_seconds"], 120);
+    // Past exp plus the retention no verifier accepts the token: the entry goes.
+    clock.advance(Duration::from_secs(30));
+    let page = crate::revocation::feed(&issuer, &secret, 0);
+    assert_eq!(page["revocations"], serde_json::json!([]), "{page}");
 }
 
 #[test]

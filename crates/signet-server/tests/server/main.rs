@@ -19,6 +19,28 @@ use signet_server::{Admin, AppState, Config};
 pub(crate) const AUD: &str = "orders-api";
 pub(crate) const PASSWORD: &str = "correct horse battery";
 
+/// A clock a test moves forward instead of sleeping; starts at the system time.
+#[derive(Debug)]
+pub(crate) struct MovableClock(std::sync::atomic::AtomicU64);
+
+impl MovableClock {
+    pub(crate) fn new() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self(signet::Clock::now(&signet::SystemClock).into()))
+    }
+
+    /// Moves the clock `by` forward.
+    pub(crate) fn advance(&self, by: Duration) {
+        self.0
+            .fetch_add(by.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl signet::Clock for MovableClock {
+    fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// A running issuer; stopped (gracefully) when dropped.
 pub(crate) struct Issuer {
     pub(crate) base: String,
