@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::keys::{KeyInfo, KeyManager};
 use crate::passwords;
 use crate::sealing::{MasterKey, random_token};
-use crate::store::{Client, Store, User};
+use crate::store::{Client, SharedStore, User};
 
 /// Grant types a client can be given.
 pub const GRANTS: [&str; 3] = ["client_credentials", "password", "refresh_token"];
@@ -16,7 +16,7 @@ pub const GRANTS: [&str; 3] = ["client_credentials", "password", "refresh_token"
 /// A handle on a data directory, for administration.
 #[derive(Debug)]
 pub struct Admin {
-    store: Store,
+    store: SharedStore,
     master: Arc<MasterKey>,
     keys: KeyManager,
     retention: std::time::Duration,
@@ -39,13 +39,13 @@ impl Admin {
     pub async fn migrate(config: &Config) -> Result<()> {
         let mut config = config.clone();
         config.migrate = true;
-        crate::store::Store::open(&config.database_path()?, true).await?;
+        crate::store::open(&config.database()?, true).await?;
         Ok(())
     }
 
     /// Opens the data directory named in `config`.
     pub async fn open(config: &Config) -> Result<Self> {
-        let store = Store::open(&config.database_path()?, config.migrate).await?;
+        let store = crate::store::open(&config.database()?, config.migrate).await?;
         let master = Arc::new(MasterKey::load(
             &config.data_dir,
             config.master_key.as_deref(),
@@ -102,7 +102,7 @@ impl Admin {
 
     /// All users.
     pub async fn users(&self) -> Result<Vec<User>> {
-        self.store.users().await
+        Ok(self.store.users().await?)
     }
 
     /// Disables a user and ends all of their logins.
@@ -202,7 +202,7 @@ impl Admin {
 
     /// All clients.
     pub async fn clients(&self) -> Result<Vec<Client>> {
-        self.store.clients().await
+        Ok(self.store.clients().await?)
     }
 
     /// Replaces the scopes a client may have. Its logins keep going, but a refresh grants only
@@ -218,16 +218,18 @@ impl Admin {
     /// cutoff in the revocation feed, kept while such a token can be live).
     pub async fn delete_client(&self, id: &str) -> Result<()> {
         let now = self.now();
-        if !self.store.delete_client(id, now).await? {
-            bail!("no client {id}");
-        }
         // This process may not know the issuer's access-token lifetime: keep the cutoff at
         // least as long as the longest lifetime allowed without the long-lived setting.
         let lifetime = self.access_lifetime.max(crate::config::MAX_ACCESS_LIFETIME);
         let live = i64::try_from((lifetime + self.retention).as_secs())?;
-        self.store
-            .cut_off_client(id, now, now.saturating_add(live))
-            .await
+        if !self
+            .store
+            .delete_client(id, now, now.saturating_add(live))
+            .await?
+        {
+            bail!("no client {id}");
+        }
+        Ok(())
     }
 
     /// The signing keys and their states (making the first key if there is none).

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::keys::KeyManager;
 use crate::sealing::MasterKey;
-use crate::store::Store;
+use crate::store::SharedStore;
 use crate::{feed, oauth, passwords};
 
 /// The largest request body accepted.
@@ -25,7 +25,7 @@ const MAX_BODY: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub(crate) config: Arc<Config>,
-    pub(crate) store: Store,
+    pub(crate) store: SharedStore,
     pub(crate) master: Arc<MasterKey>,
     pub(crate) keys: Arc<KeyManager>,
     /// An argon2id hash of a random password: unknown users are checked against it.
@@ -54,7 +54,7 @@ impl AppState {
     /// Opens the data directory (database, master key) and loads or makes the signing keys.
     pub async fn open(config: Config) -> Result<Self> {
         config.check().map_err(anyhow::Error::msg)?;
-        let store = Store::open(&config.database_path()?, config.migrate).await?;
+        let store = crate::store::open(&config.database()?, config.migrate).await?;
         let master = Arc::new(MasterKey::load(
             &config.data_dir,
             config.master_key.as_deref(),

@@ -31,9 +31,9 @@ impl<V: Clone> TtlCache<V> {
         &self,
         key: &str,
         load: impl FnOnce() -> F,
-    ) -> anyhow::Result<Option<V>>
+    ) -> Result<Option<V>, crate::store::StoreError>
     where
-        F: Future<Output = anyhow::Result<Option<V>>>,
+        F: Future<Output = Result<Option<V>, crate::store::StoreError>>,
     {
         let now = Instant::now();
         if let Ok(entries) = self.entries.read()

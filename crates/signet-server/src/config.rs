@@ -155,9 +155,9 @@ impl Config {
         Ok(())
     }
 
-    /// The SQLite file the settings name.
-    pub(crate) fn database_path(&self) -> anyhow::Result<PathBuf> {
-        crate::store::Store::sqlite_path(self.database_url.as_deref(), &self.data_dir)
+    /// Where the state lives: the SQLite file or the PostgreSQL database the settings name.
+    pub(crate) fn database(&self) -> anyhow::Result<crate::store::Location> {
+        crate::store::Location::of(self.database_url.as_deref(), &self.data_dir)
     }
 
     /// The issuer without a trailing slash.

@@ -79,9 +79,15 @@ impl ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Unavailable(_) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self::Busy("the database is unavailable; try again shortly")
+            }
+            other => Self::Internal(other.into()),
+        }
     }
 }
 

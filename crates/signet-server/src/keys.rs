@@ -13,7 +13,7 @@ use signet::{Algorithm, Jwk, SigningKey};
 use tokio::sync::RwLock;
 
 use crate::sealing::MasterKey;
-use crate::store::{Store, StoredKey};
+use crate::store::{SharedStore, StoredKey};
 
 /// The keys in force.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub struct KeyInfo {
 /// Loads, rotates and publishes signing keys.
 #[derive(Debug)]
 pub(crate) struct KeyManager {
-    store: Store,
+    store: SharedStore,
     master: Arc<MasterKey>,
     alg: Algorithm,
     /// How long a token may live: a retired key is published this long after it stopped.
@@ -74,7 +74,7 @@ fn states(keys: &[StoredKey], now: i64) -> Vec<&'static str> {
 
 impl KeyManager {
     pub(crate) fn new(
-        store: Store,
+        store: SharedStore,
         master: Arc<MasterKey>,
         alg: Algorithm,
         token_lifetime: Duration,
@@ -197,7 +197,7 @@ impl KeyManager {
         self.refresh(now, None).await
     }
 
-    /// Withdraws a key at once (see [`Store::revoke_key`]). The key that signs now is withdrawn
+    /// Withdraws a key at once (see [`crate::store::KeyStore::revoke_key`]). The key that signs now is withdrawn
     /// only with `force`, and then a new key signs at once. Returns how many logins ended.
     pub(crate) async fn revoke(
         &self,

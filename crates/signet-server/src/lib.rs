@@ -32,7 +32,7 @@ pub use error::ApiError;
 pub use form::fuzzing;
 pub use keys::KeyInfo;
 pub use listener::{ConnectionLimits, serve_router};
-pub use store::{Client, Store, User};
+pub use store::{Client, StoreError, User};
 
 /// The version of the core library this issuer is built on.
 pub const CORE_VERSION: &str = signet::VERSION;

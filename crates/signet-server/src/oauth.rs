@@ -160,8 +160,8 @@ async fn access_token(
     Ok((token, secs(lifetime)))
 }
 
-/// The first refresh token of a login, stored with the `jti` of the access token issued beside
-/// it; returns the refresh token and that `jti`.
+/// Starts a login: stores its family with the first refresh token and the `jti` of the access
+/// token issued beside it; returns the refresh token and that `jti`.
 async fn first_refresh_token(
     state: &AppState,
     family: &Family,
@@ -171,16 +171,14 @@ async fn first_refresh_token(
     let token = random_token(32)?;
     let jti = random_token(16)?;
     let expires = (now + secs(state.config.refresh_idle)).min(family.expires_at);
-    let access_exp = now + secs(state.config.access_lifetime);
+    let access = crate::store::IssuedAccess {
+        jti: &jti,
+        exp: now + secs(state.config.access_lifetime),
+        kid,
+    };
     state
         .store
-        .add_refresh(
-            &refresh_hash(&token),
-            &family.id,
-            now,
-            expires,
-            (&jti, access_exp, kid),
-        )
+        .start_family(family, &refresh_hash(&token), expires, access, now)
         .await?;
     Ok((token, jti))
 }
@@ -282,7 +280,6 @@ pub(crate) async fn password_login(
         expires_at: now + secs(state.config.refresh_absolute),
         revoked: false,
     };
-    state.store.start_family(&family, now).await?;
     let ring = state.keys.current(now).await?;
     let (refresh, jti) = first_refresh_token(state, &family, ring.kid()).await?;
     let (access_token, expires_in) = access_token(

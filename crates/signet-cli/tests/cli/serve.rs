@@ -655,6 +655,14 @@ fn database_url_migrate_and_no_migrate() {
         &url,
     ]);
     assert!(listed.starts_with("web\t"), "{listed}");
-    let refused = fails(&["migrate", "--database-url", "postgres://127.0.0.1/x"], 1);
-    assert!(refused.contains("sqlite://"), "{refused}");
+    let refused = fails(
+        &["migrate", "--database-url", "postgres://127.0.0.1:1/x"],
+        1,
+    );
+    assert!(
+        refused.contains("cannot connect to PostgreSQL"),
+        "{refused}"
+    );
+    let refused = fails(&["migrate", "--database-url", "mysql://127.0.0.1/x"], 1);
+    assert!(refused.contains("postgres://"), "{refused}");
 }

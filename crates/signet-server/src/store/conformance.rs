@@ -1,0 +1,449 @@
+//! The store contract, checked unchanged against both backends: every test runs on a fresh
+//! SQLite file and, when `SIGNET_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL schema
+//! (it says so when it skips PostgreSQL).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use super::{
+    Client, EntryKind, Family, IssuedAccess, Location, RefreshUse, SharedStore, StoredKey,
+    Successor, User,
+};
+
+const NOW: i64 = 1_800_000_000;
+
+/// A fresh store of each backend available, with a name for messages.
+async fn stores() -> Vec<(&'static str, SharedStore, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = super::open(&Location::Sqlite(dir.path().join("signet.db")), true)
+        .await
+        .unwrap();
+    let mut all = vec![("sqlite", sqlite, dir)];
+    match std::env::var("SIGNET_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            let url = fresh_schema(&url).await;
+            let pg = super::open(&Location::Postgres(url), true).await.unwrap();
+            all.push(("postgres", pg, tempfile::tempdir().unwrap()));
+        }
+        Err(_) => eprintln!("SIGNET_TEST_POSTGRES_URL is not set: PostgreSQL skipped"),
+    }
+    all
+}
+
+/// Makes a new schema in the database at `url`; returns a URL whose connections use it.
+pub(crate) async fn fresh_schema(url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!(
+        "signet_unit_{}",
+        crate::sealing::random_token(9)
+            .unwrap()
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{name}")
+}
+
+fn family(id: &str, client: &str, user: Option<&str>) -> Family {
+    Family {
+        id: id.into(),
+        user_id: user.map(Into::into),
+        client_id: client.into(),
+        scope: "a".into(),
+        audience: "api".into(),
+        expires_at: NOW + 86_400,
+        revoked: false,
+    }
+}
+
+fn successor(n: usize) -> Successor {
+    Successor {
+        hash: format!("next-{n}").into_bytes(),
+        expires_at: NOW + 3600,
+        jti: format!("jti-next-{n}"),
+        access_exp: NOW + 600,
+        kid: "k1".into(),
+    }
+}
+
+async fn login(store: &SharedStore, id: &str, token: &[u8], jti: &str) {
+    let access = IssuedAccess {
+        jti,
+        exp: NOW + 600,
+        kid: "k1",
+    };
+    store
+        .start_family(
+            &family(id, "web", Some("u1")),
+            token,
+            NOW + 3600,
+            access,
+            NOW,
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_uses_of_one_refresh_token_have_exactly_one_winner() {
+    for (name, store, _dir) in stores().await {
+        login(&store, "f1", b"r0", "jti-0").await;
+        let tasks: Vec<_> = (0..50)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.use_refresh(b"r0", NOW + 1, &successor(n)).await })
+            })
+            .collect();
+        let mut rotated = 0;
+        let mut reused = 0;
+        for t in tasks {
+            match t.await.unwrap().unwrap() {
+                RefreshUse::Rotated(f) => {
+                    assert_eq!(f.id, "f1");
+                    rotated += 1;
+                }
+                RefreshUse::Reused { family_id, .. } => {
+                    assert_eq!(family_id, "f1");
+                    reused += 1;
+                }
+                RefreshUse::Invalid => panic!("{name}: a used token is reuse, not invalid"),
+            }
+        }
+        assert_eq!((rotated, reused), (1, 49), "{name}");
+        // Exactly one successor is live.
+        let live: Vec<usize> = {
+            let mut live = Vec::new();
+            for n in 0..50 {
+                if store
+                    .refresh_family(&successor(n).hash, NOW + 2)
+                    .await
+                    .unwrap()
+                    .is_some()
+                {
+                    live.push(n);
+                }
+            }
+            live
+        };
+        assert_eq!(live.len(), 1, "{name}: one live successor, got {live:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_family_rotates_nothing_and_denies_its_access_tokens() {
+    for (name, store, _dir) in stores().await {
+        login(&store, "f1", b"r0", "jti-0").await;
+        store.revoke_family("f1", NOW).await.unwrap();
+        assert!(matches!(
+            store
+                .use_refresh(b"r0", NOW + 1, &successor(0))
+                .await
+                .unwrap(),
+            RefreshUse::Invalid
+        ));
+        assert!(
+            store
+                .refresh_family(&successor(0).hash, NOW + 1)
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert!(
+            store.is_denied("jti-0", "web", NOW).await.unwrap(),
+            "{name}"
+        );
+        let feed = store.revocations_after(0, 0, 100).await.unwrap();
+        assert_eq!(feed.len(), 1, "{name}");
+        assert_eq!(feed[0].kind, EntryKind::Jti);
+    }
+}
+
+#[tokio::test]
+async fn the_grace_rule_keeps_one_live_token_and_never_revives_a_used_successor() {
+    for (name, store, _dir) in stores().await {
+        login(&store, "f1", b"r0", "jti-0").await;
+        assert!(matches!(
+            store
+                .use_refresh(b"r0", NOW + 1, &successor(1))
+                .await
+                .unwrap(),
+            RefreshUse::Rotated(_)
+        ));
+        // Within the grace: r0 again discards successor 1 for successor 2.
+        assert!(
+            store
+                .regrace(b"r0", NOW + 2, NOW, &successor(2))
+                .await
+                .unwrap()
+                .is_some(),
+            "{name}"
+        );
+        assert!(
+            store
+                .refresh_family(&successor(1).hash, NOW + 2)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .refresh_family(&successor(2).hash, NOW + 2)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // Once successor 2 is used, the grace no longer applies.
+        assert!(matches!(
+            store
+                .use_refresh(&successor(2).hash, NOW + 3, &successor(3))
+                .await
+                .unwrap(),
+            RefreshUse::Rotated(_)
+        ));
+        assert!(
+            store
+                .regrace(b"r0", NOW + 4, NOW, &successor(4))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_paging_by_cursor_never_skips_an_entry_written_concurrently() {
+    for (name, store, _dir) in stores().await {
+        const WRITERS: usize = 8;
+        const EACH: usize = 40;
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    for i in 0..EACH {
+                        store
+                            .revoke_jti(&format!("w{w}-{i}"), NOW + 600, NOW)
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        // A follower pages while the writers run, and once more after they are done;
+        // whatever it read must then be the whole feed, in order.
+        let mut cursor = 0;
+        let mut seen = Vec::new();
+        let mut page_of = |page: Vec<super::FeedEntry>, cursor: &mut i64| {
+            for e in page {
+                *cursor = e.seq;
+                seen.push(e.seq);
+            }
+        };
+        while !writers.iter().all(tokio::task::JoinHandle::is_finished) {
+            page_of(
+                store.revocations_after(cursor, 0, 7).await.unwrap(),
+                &mut cursor,
+            );
+            tokio::task::yield_now().await;
+        }
+        for w in writers {
+            w.await.unwrap();
+        }
+        loop {
+            let page = store.revocations_after(cursor, 0, 7).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            page_of(page, &mut cursor);
+        }
+        let all: Vec<i64> = store
+            .revocations_after(0, 0, 10_000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(
+            seen, all,
+            "{name}: the follower skipped or reordered entries"
+        );
+    }
+}
+
+fn key(kid: &str, active_from: i64) -> StoredKey {
+    StoredKey {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        sealed: vec![1, 2, 3],
+        public_jwk: "{}".into(),
+        created_at: NOW,
+        active_from,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_first_keys_added_at_once_exactly_one_is_kept() {
+    for (name, store, _dir) in stores().await {
+        let tasks: Vec<_> = (0..10)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                tokio::spawn(
+                    async move { store.add_key(&key(&format!("first-{n}"), NOW), true).await },
+                )
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(store.keys().await.unwrap().len(), 1, "{name}");
+        let before = store.keys_version().await.unwrap();
+        store.add_key(&key("next", NOW + 300), false).await.unwrap();
+        assert_ne!(store.keys_version().await.unwrap(), before, "{name}");
+        // Revoking a key ends the logins it signed for and publishes a key entry.
+        login(&store, "f1", b"r0", "jti-0").await;
+        assert_eq!(
+            store.revoke_key("k1", NOW, NOW + 900).await.unwrap(),
+            None,
+            "{name}: k1 was never stored"
+        );
+        let kept = store.keys().await.unwrap()[0].kid.clone();
+        store.add_key(&key("k1", NOW - 10), false).await.unwrap();
+        assert_eq!(
+            store.revoke_key("k1", NOW, NOW + 900).await.unwrap(),
+            Some(1)
+        );
+        assert!(store.keys().await.unwrap().iter().all(|k| k.kid != "k1"));
+        assert!(store.keys().await.unwrap().iter().any(|k| k.kid == kept));
+        let feed = store.revocations_after(0, 0, 100).await.unwrap();
+        assert!(
+            feed.iter()
+                .any(|e| e.kind == EntryKind::Key && e.id == "k1"),
+            "{name}"
+        );
+        assert!(
+            feed.iter()
+                .any(|e| e.kind == EntryKind::Jti && e.id == "jti-0"),
+            "{name}"
+        );
+    }
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: format!("id-{name}"),
+        name: name.into(),
+        password_hash: "$argon2id$fake".into(),
+        roles: vec!["admin".into()],
+        claims: serde_json::Map::new(),
+        disabled: false,
+    }
+}
+
+fn client(id: &str) -> Client {
+    Client {
+        id: id.into(),
+        secret_hash: Some(vec![9; 32]),
+        grants: vec!["client_credentials".into()],
+        scopes: vec!["a".into(), "b".into()],
+        audiences: vec!["api".into()],
+        introspect: true,
+    }
+}
+
+#[tokio::test]
+async fn users_and_clients_are_unique_and_their_removal_ends_their_logins() {
+    for (name, store, _dir) in stores().await {
+        store.add_user(&user("alice"), NOW).await.unwrap();
+        assert!(matches!(
+            store.add_user(&user("alice"), NOW).await,
+            Err(super::StoreError::Conflict(_))
+        ));
+        let alice = store.user_by_name("alice").await.unwrap().unwrap();
+        assert_eq!(
+            (alice.roles.clone(), alice.disabled),
+            (vec!["admin".to_owned()], false)
+        );
+        assert_eq!(
+            store.user_by_id("id-alice").await.unwrap().unwrap().name,
+            "alice"
+        );
+        store
+            .start_family(
+                &family("fa", "web", Some("id-alice")),
+                b"ra",
+                NOW + 3600,
+                IssuedAccess {
+                    jti: "jti-a",
+                    exp: NOW + 600,
+                    kid: "k1",
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+        assert!(store.remove_user("alice", false, NOW).await.unwrap());
+        assert!(
+            store.user_by_name("alice").await.unwrap().unwrap().disabled,
+            "{name}"
+        );
+        assert!(
+            store.family_of(b"ra").await.unwrap().unwrap().revoked,
+            "{name}"
+        );
+        assert!(!store.remove_user("nobody", true, NOW).await.unwrap());
+
+        store.add_client(&client("backend"), NOW).await.unwrap();
+        assert!(matches!(
+            store.add_client(&client("backend"), NOW).await,
+            Err(super::StoreError::Conflict(_))
+        ));
+        let c = store.client("backend").await.unwrap().unwrap();
+        assert!(c.introspect && !c.is_public(), "{name}");
+        assert!(
+            store
+                .set_client_scopes("backend", &["a".into()])
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.client("backend").await.unwrap().unwrap().scopes,
+            vec!["a"]
+        );
+        assert!(
+            store
+                .delete_client("backend", NOW, NOW + 900)
+                .await
+                .unwrap()
+        );
+        assert!(store.client("backend").await.unwrap().is_none());
+        assert!(
+            !store
+                .delete_client("backend", NOW, NOW + 900)
+                .await
+                .unwrap()
+        );
+        // The cutoff denies every token issued to the client up to now.
+        assert!(
+            store.is_denied("any", "backend", NOW).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.is_denied("any", "backend", NOW + 1).await.unwrap(),
+            "{name}"
+        );
+        // Pruning forgets entries past exp plus what the verifiers may need.
+        store.prune(NOW + 10_000, 120).await.unwrap();
+        assert!(
+            store.revocations_after(0, 0, 100).await.unwrap().is_empty(),
+            "{name}"
+        );
+        store.ping().await.unwrap();
+    }
+}

@@ -1,0 +1,571 @@
+//! The PostgreSQL store, for several issuer instances sharing one database. Correct under
+//! concurrency across processes:
+//! - a refresh rotation is one transaction whose `UPDATE ... WHERE used_at IS NULL` takes the
+//!   token's row lock, so of concurrent uses exactly one claims it;
+//! - every insert into the revocation feed first takes one transaction-scoped advisory lock,
+//!   so entries commit in cursor order (a `BIGSERIAL` alone would let a lower number commit
+//!   after a higher one, and a follower paging by cursor skip it);
+//! - adding a first signing key takes another advisory lock, so of instances starting at once
+//!   exactly one makes it.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Acquire, query, query_as, query_scalar};
+
+use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
+use super::{
+    Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyStore, RefreshStore,
+    RefreshUse, RevocationStore, Store, StoreError, StoreResult, StoredKey, Successor, User,
+    UserStore,
+};
+
+/// The migrations embedded in the binary.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Advisory lock held by every transaction that adds feed entries ("signet feed").
+const FEED_LOCK: i64 = 0x5349_474e_4645_4544;
+/// Advisory lock held while adding a signing key ("signet keys").
+const KEYS_LOCK: i64 = 0x5349_474e_4b45_5953;
+
+/// The selection of a token with its family, for [`TokenRow`].
+const TOKEN_WITH_FAMILY: &str = "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
+     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1";
+
+/// The PostgreSQL database.
+#[derive(Debug, Clone)]
+pub(crate) struct PgStore {
+    pool: PgPool,
+}
+
+/// Takes the feed's advisory lock for the rest of the transaction on `tx`.
+async fn lock_feed(tx: &mut PgConnection) -> StoreResult<()> {
+    query("SELECT pg_advisory_xact_lock($1)")
+        .bind(FEED_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Adds a feed entry inside a transaction that holds the feed lock. A `jti` is denied once
+/// (the first entry stands); a key or client entry replaces an older one for the same id, with
+/// a new cursor.
+async fn add_entry(
+    tx: &mut PgConnection,
+    id: &str,
+    kind: EntryKind,
+    exp: i64,
+    now: i64,
+) -> StoreResult<()> {
+    if kind != EntryKind::Jti {
+        query("DELETE FROM revoked_jti WHERE jti = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    query("INSERT INTO revoked_jti (jti, exp, revoked_at, kind) VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING")
+        .bind(id)
+        .bind(exp)
+        .bind(now)
+        .bind(kind.name())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Revokes a family and denies its live access tokens, inside a transaction holding the feed
+/// lock.
+async fn revoke_family_in(tx: &mut PgConnection, family_id: &str, now: i64) -> StoreResult<()> {
+    query("UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(family_id)
+        .execute(&mut *tx)
+        .await?;
+    query("INSERT INTO revoked_jti (jti, exp, revoked_at) SELECT access_jti, access_exp, $1 FROM refresh_tokens \
+           WHERE family_id = $2 AND access_exp > $1 ORDER BY created_at ON CONFLICT (jti) DO NOTHING")
+        .bind(now)
+        .bind(family_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Revokes the live families whose `column` (`user_id` or `client_id`) is `id`.
+async fn revoke_families_of(
+    tx: &mut PgConnection,
+    column: &str,
+    id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let families: Vec<String> = query_scalar(&format!(
+        "SELECT id FROM refresh_families WHERE {column} = $1 AND revoked_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for family in families {
+        revoke_family_in(tx, &family, now).await?;
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// Connects to the database at `url`; with `migrate`, runs the embedded migrations (sqlx
+    /// holds an advisory lock while it does, so several instances may start at once), else
+    /// refuses a database whose migrations have not all run.
+    pub(crate) async fn open(url: &str, migrate: bool) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(url)
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        if migrate {
+            MIGRATIONS
+                .run(&pool)
+                .await
+                .context("cannot migrate the database")?;
+        } else {
+            let applied: Vec<i64> =
+                query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap_or_default();
+            super::check_migrated(&MIGRATIONS, &applied)?;
+        }
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn add_user(&self, user: &User, now: i64) -> StoreResult<()> {
+        query("INSERT INTO users (id, name, password_hash, roles, claims, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&user.id)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(serde_json::to_string(&user.roles)?)
+            .bind(serde_json::to_string(&user.claims)?)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::conflict(e, || format!("user {} already exists", user.name)))?;
+        Ok(())
+    }
+
+    async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = query_as("SELECT * FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = query_as("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = query_as("SELECT * FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn remove_user(&self, name: &str, delete: bool, now: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let Some(id) = query_scalar::<_, String>("SELECT id FROM users WHERE name = $1 FOR UPDATE")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(false);
+        };
+        lock_feed(&mut tx).await?;
+        revoke_families_of(&mut tx, "user_id", &id, now).await?;
+        let sql = if delete {
+            "DELETE FROM users WHERE id = $1"
+        } else {
+            "UPDATE users SET disabled = TRUE WHERE id = $1"
+        };
+        query(sql).bind(&id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl ClientStore for PgStore {
+    async fn add_client(&self, client: &Client, now: i64) -> StoreResult<()> {
+        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&client.id)
+            .bind(&client.secret_hash)
+            .bind(serde_json::to_string(&client.grants)?)
+            .bind(serde_json::to_string(&client.scopes)?)
+            .bind(serde_json::to_string(&client.audiences)?)
+            .bind(client.introspect)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::conflict(e, || format!("client {} already exists", client.id)))?;
+        Ok(())
+    }
+
+    async fn client(&self, id: &str) -> StoreResult<Option<Client>> {
+        let row: Option<ClientRow> = query_as("SELECT * FROM clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Client::from))
+    }
+
+    async fn clients(&self) -> StoreResult<Vec<Client>> {
+        let rows: Vec<ClientRow> = query_as("SELECT * FROM clients ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Client::from).collect())
+    }
+
+    async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> StoreResult<bool> {
+        Ok(query("UPDATE clients SET scopes = $1 WHERE id = $2")
+            .bind(serde_json::to_string(scopes)?)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    async fn delete_client(&self, id: &str, now: i64, cutoff_until: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let deleted = query("DELETE FROM clients WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted != 1 {
+            return Ok(false);
+        }
+        lock_feed(&mut tx).await?;
+        revoke_families_of(&mut tx, "client_id", id, now).await?;
+        add_entry(&mut tx, id, EntryKind::Client, cutoff_until, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl KeyStore for PgStore {
+    async fn add_key(&self, key: &StoredKey, only_first: bool) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        query("SELECT pg_advisory_xact_lock($1)")
+            .bind(KEYS_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) SELECT $1, $2, $3, $4, $5, $6 \
+               WHERE NOT $7 OR NOT EXISTS (SELECT 1 FROM signing_keys WHERE active_from <= $6)")
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(&key.sealed)
+            .bind(&key.public_jwk)
+            .bind(key.created_at)
+            .bind(key.active_from)
+            .bind(only_first)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn keys(&self) -> StoreResult<Vec<StoredKey>> {
+        let rows: Vec<KeyRow> = query_as("SELECT * FROM signing_keys ORDER BY active_from, kid")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(StoredKey::from).collect())
+    }
+
+    async fn delete_key(&self, kid: &str) -> StoreResult<()> {
+        query("DELETE FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_key(&self, kid: &str, now: i64, entry_until: i64) -> StoreResult<Option<u64>> {
+        let mut tx = self.pool.begin().await?;
+        let removed = query("DELETE FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(None);
+        }
+        lock_feed(&mut tx).await?;
+        query("INSERT INTO revoked_jti (jti, exp, revoked_at) SELECT DISTINCT t.access_jti, t.access_exp, $1::BIGINT FROM refresh_tokens t \
+               JOIN refresh_tokens k ON k.family_id = t.family_id WHERE k.access_kid = $2 AND t.access_exp > $1 ON CONFLICT (jti) DO NOTHING")
+            .bind(now)
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?;
+        let ended = query("UPDATE refresh_families SET revoked_at = $1 WHERE revoked_at IS NULL AND id IN (SELECT family_id FROM refresh_tokens WHERE access_kid = $2)")
+            .bind(now)
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        add_entry(&mut tx, kid, EntryKind::Key, entry_until, now).await?;
+        tx.commit().await?;
+        Ok(Some(ended))
+    }
+
+    async fn keys_version(&self) -> StoreResult<String> {
+        Ok(query_scalar(
+            "SELECT COUNT(*)::TEXT || '/' || COALESCE(string_agg(kid || ':' || active_from, ',' ORDER BY active_from, kid), '') FROM signing_keys",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
+
+#[async_trait]
+impl RefreshStore for PgStore {
+    async fn start_family(
+        &self,
+        family: &Family,
+        first: &[u8],
+        token_expires_at: i64,
+        access: IssuedAccess<'_>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&family.id)
+            .bind(&family.user_id)
+            .bind(&family.client_id)
+            .bind(&family.scope)
+            .bind(&family.audience)
+            .bind(now)
+            .bind(family.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(first)
+            .bind(&family.id)
+            .bind(now)
+            .bind(token_expires_at)
+            .bind(access.jti)
+            .bind(access.exp)
+            .bind(access.kid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn use_refresh(
+        &self,
+        hash: &[u8],
+        now: i64,
+        next: &Successor,
+    ) -> StoreResult<RefreshUse> {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        // The row lock taken here makes concurrent uses wait; when they go on, `used_at` is set
+        // and they claim nothing.
+        let claimed: Option<FamilyRow> = query_as(
+            "WITH claimed AS (UPDATE refresh_tokens SET used_at = $1, next_hash = $2, next_expires_at = $3, next_jti = $4, \
+             next_access_exp = $5, next_access_kid = $6 WHERE hash = $7 AND used_at IS NULL AND expires_at > $1 RETURNING family_id) \
+             SELECT f.* FROM refresh_families f JOIN claimed c ON f.id = c.family_id",
+        )
+        .bind(now)
+        .bind(&next.hash)
+        .bind(next.expires_at)
+        .bind(&next.jti)
+        .bind(next.access_exp)
+        .bind(&next.kid)
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(family) = claimed else {
+            drop(tx);
+            let row: Option<TokenRow> = query_as(TOKEN_WITH_FAMILY)
+                .bind(hash)
+                .fetch_optional(&mut *conn)
+                .await?;
+            return Ok(super::not_claimed(row));
+        };
+        let outcome = super::rotated(Family::from(family), now);
+        if let RefreshUse::Rotated(family) = &outcome {
+            query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&next.hash)
+                .bind(&family.id)
+                .bind(now)
+                .bind(next.expires_at.min(family.expires_at))
+                .bind(&next.jti)
+                .bind(next.access_exp)
+                .bind(&next.kid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn refresh_family(&self, hash: &[u8], now: i64) -> StoreResult<Option<(Family, i64)>> {
+        let row: Option<TokenRow> = query_as(TOKEN_WITH_FAMILY)
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(super::live(row, now))
+    }
+
+    async fn family_of(&self, hash: &[u8]) -> StoreResult<Option<Family>> {
+        let row: Option<FamilyRow> = query_as("SELECT f.* FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Family::from))
+    }
+
+    async fn regrace(
+        &self,
+        hash: &[u8],
+        now: i64,
+        since: i64,
+        next: &Successor,
+    ) -> StoreResult<Option<Family>> {
+        let mut tx = self.pool.begin().await?;
+        // Locks the rotated token: two grace retries at once take turns.
+        let row: Option<TokenRow> = query_as(
+            "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
+             FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+             WHERE t.hash = $1 AND t.used_at >= $2 AND f.revoked_at IS NULL AND f.expires_at > $3 FOR UPDATE OF t",
+        )
+        .bind(hash)
+        .bind(since)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let discarded = query("DELETE FROM refresh_tokens WHERE hash = $1 AND used_at IS NULL")
+            .bind(&row.successor)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if discarded != 1 {
+            return Ok(None);
+        }
+        let family = Family::from(row.family);
+        query("UPDATE refresh_tokens SET next_hash = $1, next_expires_at = $2, next_jti = $3, next_access_exp = $4, next_access_kid = $5 WHERE hash = $6")
+            .bind(&next.hash)
+            .bind(next.expires_at)
+            .bind(&next.jti)
+            .bind(next.access_exp)
+            .bind(&next.kid)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&next.hash)
+            .bind(&family.id)
+            .bind(now)
+            .bind(next.expires_at.min(family.expires_at))
+            .bind(&next.jti)
+            .bind(next.access_exp)
+            .bind(&next.kid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(family))
+    }
+
+    async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        lock_feed(&mut tx).await?;
+        revoke_family_in(&mut tx, family_id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RevocationStore for PgStore {
+    async fn revoke_jti(&self, jti: &str, exp: i64, now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        lock_feed(&mut tx).await?;
+        add_entry(&mut tx, jti, EntryKind::Jti, exp, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn is_denied(&self, jti: &str, client_id: &str, iat: i64) -> StoreResult<bool> {
+        Ok(query(
+            "SELECT 1 FROM revoked_jti WHERE (kind = 'jti' AND jti = $1) OR (kind = 'client' AND jti = $2 AND revoked_at >= $3)",
+        )
+        .bind(jti)
+        .bind(client_id)
+        .bind(iat)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
+    }
+
+    async fn last_revocation(&self) -> StoreResult<i64> {
+        Ok(
+            query_scalar("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM revoked_jti")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn revocations_after(
+        &self,
+        cursor: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<FeedEntry>> {
+        let rows: Vec<FeedRow> = query_as(
+            "SELECT seq, jti, exp, revoked_at, kind FROM revoked_jti WHERE seq > $1 AND exp > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(cursor)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(FeedEntry::from).collect())
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn prune(&self, now: i64, keep: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        query("DELETE FROM revoked_jti WHERE exp <= $1")
+            .bind(now.saturating_sub(keep))
+            .execute(&mut *tx)
+            .await?;
+        query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        query("DELETE FROM refresh_families WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! Rows as both backends return them, read by name, and turned into domain types here once:
+//! the SQLite and PostgreSQL stores share every mapping.
+
+use super::types::{Client, EntryKind, Family, FeedEntry, StoredKey, User};
+
+fn json_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    id: String,
+    name: String,
+    password_hash: String,
+    roles: String,
+    claims: String,
+    disabled: bool,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            password_hash: r.password_hash,
+            roles: json_list(&r.roles),
+            claims: serde_json::from_str(&r.claims).unwrap_or_default(),
+            disabled: r.disabled,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ClientRow {
+    id: String,
+    secret_hash: Option<Vec<u8>>,
+    grants: String,
+    scopes: String,
+    audiences: String,
+    introspect: bool,
+}
+
+impl From<ClientRow> for Client {
+    fn from(r: ClientRow) -> Self {
+        Self {
+            id: r.id,
+            secret_hash: r.secret_hash,
+            grants: json_list(&r.grants),
+            scopes: json_list(&r.scopes),
+            audiences: json_list(&r.audiences),
+            introspect: r.introspect,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct KeyRow {
+    kid: String,
+    alg: String,
+    sealed: Vec<u8>,
+    public_jwk: String,
+    created_at: i64,
+    active_from: i64,
+}
+
+impl From<KeyRow> for StoredKey {
+    fn from(r: KeyRow) -> Self {
+        Self {
+            kid: r.kid,
+            alg: r.alg,
+            sealed: r.sealed,
+            public_jwk: r.public_jwk,
+            created_at: r.created_at,
+            active_from: r.active_from,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct FamilyRow {
+    id: String,
+    user_id: Option<String>,
+    client_id: String,
+    scope: String,
+    audience: String,
+    expires_at: i64,
+    pub(super) revoked_at: Option<i64>,
+}
+
+impl From<FamilyRow> for Family {
+    fn from(r: FamilyRow) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            client_id: r.client_id,
+            scope: r.scope,
+            audience: r.audience,
+            expires_at: r.expires_at,
+            revoked: r.revoked_at.is_some(),
+        }
+    }
+}
+
+/// A family with the state of one of its refresh tokens.
+#[derive(sqlx::FromRow)]
+pub(super) struct TokenRow {
+    #[sqlx(flatten)]
+    pub(super) family: FamilyRow,
+    pub(super) token_exp: i64,
+    pub(super) token_used: Option<i64>,
+    pub(super) successor: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct FeedRow {
+    seq: i64,
+    jti: String,
+    exp: i64,
+    revoked_at: i64,
+    kind: String,
+}
+
+impl From<FeedRow> for FeedEntry {
+    fn from(r: FeedRow) -> Self {
+        Self {
+            seq: r.seq,
+            id: r.jti,
+            exp: r.exp,
+            revoked_at: r.revoked_at,
+            kind: EntryKind::of(&r.kind),
+        }
+    }
+}

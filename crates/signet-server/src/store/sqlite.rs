@@ -1,0 +1,604 @@
+//! The SQLite store: one file in the data directory, WAL mode, embedded migrations. SQLite
+//! takes one writer at a time, so rotation's one winner and the feed's order follow from
+//! that: writers of this process queue on a mutex instead of sleeping in SQLite's busy loop.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{FromRow, query, query_as, query_scalar};
+
+use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
+use super::{
+    Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyStore, RefreshStore,
+    RefreshUse, RevocationStore, Store, StoreError, StoreResult, StoredKey, Successor, User,
+    UserStore,
+};
+
+/// The migrations embedded in the binary.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The statement that adds a feed entry. A `jti` is denied once (the first entry stands); a key
+/// or client entry replaces an older one for the same id (and so takes a new cursor).
+fn entry_insert(
+    id: &str,
+    kind: EntryKind,
+    exp: i64,
+    now: i64,
+) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+    let sql = match kind {
+        EntryKind::Jti => {
+            "INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, ?)"
+        }
+        EntryKind::Key | EntryKind::Client => {
+            "INSERT OR REPLACE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, ?)"
+        }
+    };
+    query(sql).bind(id).bind(exp).bind(now).bind(kind.name())
+}
+
+/// Denies the live access tokens of one family (`WHERE family_id = ?`).
+const DENY_FAMILY_ACCESS: &str = "INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT access_jti, access_exp, ? FROM refresh_tokens WHERE family_id = ? AND access_exp > ?";
+
+/// The SQLite database.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+    /// SQLite takes one writer at a time and makes the others sleep and retry; writers of this
+    /// process queue here instead, in order and without sleeping.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the SQLite database at `path`; with `migrate`, runs the
+    /// embedded migrations first, else refuses a database whose migrations have not all run.
+    ///
+    /// Two processes starting at once on a fresh database would race to create the file, to
+    /// switch it to WAL (which SQLite answers with "database is locked" rather than waiting) and
+    /// to create the tables: opening and migrating run under an exclusive lock on a file in the
+    /// database's folder, released once the database is ready.
+    pub(crate) async fn open(path: &Path, migrate: bool) -> anyhow::Result<Self> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        crate::datadir::prepare(dir, path)?;
+        let lock = Self::lock_for_opening(dir).await?;
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5))
+            // Pages read through a memory map rather than a read call each.
+            .pragma("mmap_size", "268435456");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let store = Self {
+            pool,
+            writer: std::sync::Arc::default(),
+        };
+        if migrate {
+            MIGRATIONS
+                .run(&store.pool)
+                .await
+                .context("cannot migrate the database")?;
+        } else {
+            let applied: Vec<i64> =
+                query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(&store.pool)
+                    .await
+                    // No migration table: nothing has run.
+                    .unwrap_or_default();
+            super::check_migrated(&MIGRATIONS, &applied)?;
+        }
+        drop(lock);
+        Ok(store)
+    }
+
+    /// Takes the exclusive lock on `dir/.migrate.lock` (0600), waiting for another process that
+    /// holds it; the lock is released when the returned file is dropped.
+    async fn lock_for_opening(dir: &Path) -> anyhow::Result<std::fs::File> {
+        let lock_path = dir.join(".migrate.lock");
+        tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).truncate(false).write(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options
+                .open(&lock_path)
+                .with_context(|| format!("cannot open {}", lock_path.display()))?;
+            file.lock()
+                .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+            Ok(file)
+        })
+        .await?
+    }
+
+    /// Revokes the live families of one user or client (`column` names which), inside `tx`.
+    async fn revoke_families_of(
+        tx: &mut sqlx::SqliteConnection,
+        column: &str,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let families: Vec<String> = query_scalar(&format!(
+            "SELECT id FROM refresh_families WHERE {column} = ? AND revoked_at IS NULL"
+        ))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for family in families {
+            Self::revoke_family_in(tx, &family, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn revoke_family_in(
+        tx: &mut sqlx::SqliteConnection,
+        family_id: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        query("UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(family_id)
+            .execute(&mut *tx)
+            .await?;
+        query(DENY_FAMILY_ACCESS)
+            .bind(now)
+            .bind(family_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn add_user(&self, user: &User, now: i64) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        query("INSERT INTO users (id, name, password_hash, roles, claims, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&user.id)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(serde_json::to_string(&user.roles)?)
+            .bind(serde_json::to_string(&user.claims)?)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::conflict(e, || format!("user {} already exists", user.name)))?;
+        Ok(())
+    }
+
+    async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = query_as("SELECT * FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = query_as("SELECT * FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = query_as("SELECT * FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn remove_user(&self, name: &str, delete: bool, now: i64) -> StoreResult<bool> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let Some(id) = query_scalar::<_, String>("SELECT id FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(false);
+        };
+        Self::revoke_families_of(&mut tx, "user_id", &id, now).await?;
+        let sql = if delete {
+            "DELETE FROM users WHERE id = ?"
+        } else {
+            "UPDATE users SET disabled = 1 WHERE id = ?"
+        };
+        query(sql).bind(&id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn add_client(&self, client: &Client, now: i64) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&client.id)
+            .bind(&client.secret_hash)
+            .bind(serde_json::to_string(&client.grants)?)
+            .bind(serde_json::to_string(&client.scopes)?)
+            .bind(serde_json::to_string(&client.audiences)?)
+            .bind(client.introspect)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::conflict(e, || format!("client {} already exists", client.id)))?;
+        Ok(())
+    }
+
+    async fn client(&self, id: &str) -> StoreResult<Option<Client>> {
+        let row: Option<ClientRow> = query_as("SELECT * FROM clients WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Client::from))
+    }
+
+    async fn clients(&self) -> StoreResult<Vec<Client>> {
+        let rows: Vec<ClientRow> = query_as("SELECT * FROM clients ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Client::from).collect())
+    }
+
+    async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> StoreResult<bool> {
+        let _writing = self.writer.lock().await;
+        Ok(query("UPDATE clients SET scopes = ? WHERE id = ?")
+            .bind(serde_json::to_string(scopes)?)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    async fn delete_client(&self, id: &str, now: i64, cutoff_until: i64) -> StoreResult<bool> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let deleted = query("DELETE FROM clients WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted != 1 {
+            return Ok(false);
+        }
+        Self::revoke_families_of(&mut tx, "client_id", id, now).await?;
+        entry_insert(id, EntryKind::Client, cutoff_until, now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn add_key(&self, key: &StoredKey, only_first: bool) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        // One statement: of concurrent first keys exactly one is kept.
+        query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) SELECT ?, ?, ?, ?, ?, ? \
+               WHERE NOT ? OR NOT EXISTS (SELECT 1 FROM signing_keys WHERE active_from <= ?)")
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(&key.sealed)
+            .bind(&key.public_jwk)
+            .bind(key.created_at)
+            .bind(key.active_from)
+            .bind(only_first)
+            .bind(key.active_from)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn keys(&self) -> StoreResult<Vec<StoredKey>> {
+        let rows: Vec<KeyRow> = query_as("SELECT * FROM signing_keys ORDER BY active_from")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(StoredKey::from).collect())
+    }
+
+    async fn delete_key(&self, kid: &str) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        query("DELETE FROM signing_keys WHERE kid = ?")
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_key(&self, kid: &str, now: i64, entry_until: i64) -> StoreResult<Option<u64>> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let removed = query("DELETE FROM signing_keys WHERE kid = ?")
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(None);
+        }
+        query("INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at) SELECT t.access_jti, t.access_exp, ? FROM refresh_tokens t \
+               JOIN refresh_tokens k ON k.family_id = t.family_id WHERE k.access_kid = ? AND t.access_exp > ?")
+            .bind(now)
+            .bind(kid)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let ended = query("UPDATE refresh_families SET revoked_at = ? WHERE revoked_at IS NULL AND id IN (SELECT family_id FROM refresh_tokens WHERE access_kid = ?)")
+            .bind(now)
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        entry_insert(kid, EntryKind::Key, entry_until, now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(ended))
+    }
+
+    async fn keys_version(&self) -> StoreResult<String> {
+        Ok(query_scalar(
+            "SELECT COUNT(*) || '/' || COALESCE(group_concat(kid || ':' || active_from), '') FROM signing_keys",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
+
+#[async_trait]
+impl RefreshStore for SqliteStore {
+    async fn start_family(
+        &self,
+        family: &Family,
+        first: &[u8],
+        token_expires_at: i64,
+        access: IssuedAccess<'_>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&family.id)
+            .bind(&family.user_id)
+            .bind(&family.client_id)
+            .bind(&family.scope)
+            .bind(&family.audience)
+            .bind(now)
+            .bind(family.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(first)
+            .bind(&family.id)
+            .bind(now)
+            .bind(token_expires_at)
+            .bind(access.jti)
+            .bind(access.exp)
+            .bind(access.kid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn use_refresh(
+        &self,
+        hash: &[u8],
+        now: i64,
+        next: &Successor,
+    ) -> StoreResult<RefreshUse> {
+        let _writing = self.writer.lock().await;
+        // The common case, a live token, is one statement: it claims the token, reads its
+        // family, and (by the `refresh_tokens_rotate` trigger) stores the successor. A token that
+        // was not claimed is looked at again to tell reuse from junk.
+        let claimed = query(
+            "UPDATE refresh_tokens SET used_at = ?, next_hash = ?, next_expires_at = ?, next_jti = ?, next_access_exp = ?, next_access_kid = ? \
+             WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING \
+             family_id AS id, \
+             (SELECT user_id FROM refresh_families WHERE id = family_id) AS user_id, \
+             (SELECT client_id FROM refresh_families WHERE id = family_id) AS client_id, \
+             (SELECT scope FROM refresh_families WHERE id = family_id) AS scope, \
+             (SELECT audience FROM refresh_families WHERE id = family_id) AS audience, \
+             (SELECT expires_at FROM refresh_families WHERE id = family_id) AS expires_at, \
+             (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at",
+        )
+        .bind(now)
+        .bind(&next.hash)
+        .bind(next.expires_at)
+        .bind(&next.jti)
+        .bind(next.access_exp)
+        .bind(&next.kid)
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = claimed {
+            return Ok(super::rotated(
+                Family::from(FamilyRow::from_row(&row)?),
+                now,
+            ));
+        }
+        let row: Option<TokenRow> = query_as(
+            "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
+             FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(super::not_claimed(row))
+    }
+
+    async fn refresh_family(&self, hash: &[u8], now: i64) -> StoreResult<Option<(Family, i64)>> {
+        let row: Option<TokenRow> = query_as(
+            "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
+             FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(super::live(row, now))
+    }
+
+    async fn family_of(&self, hash: &[u8]) -> StoreResult<Option<Family>> {
+        let row: Option<FamilyRow> = query_as("SELECT f.* FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = ?")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Family::from))
+    }
+
+    async fn regrace(
+        &self,
+        hash: &[u8],
+        now: i64,
+        since: i64,
+        next: &Successor,
+    ) -> StoreResult<Option<Family>> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let row: Option<TokenRow> = query_as(
+            "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
+             FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+             WHERE t.hash = ? AND t.used_at >= ? AND f.revoked_at IS NULL AND f.expires_at > ?",
+        )
+        .bind(hash)
+        .bind(since)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let discarded = query("DELETE FROM refresh_tokens WHERE hash = ? AND used_at IS NULL")
+            .bind(&row.successor)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if discarded != 1 {
+            return Ok(None);
+        }
+        let family = Family::from(row.family);
+        query("UPDATE refresh_tokens SET next_hash = ?, next_expires_at = ?, next_jti = ?, next_access_exp = ?, next_access_kid = ? WHERE hash = ?")
+            .bind(&next.hash)
+            .bind(next.expires_at)
+            .bind(&next.jti)
+            .bind(next.access_exp)
+            .bind(&next.kid)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&next.hash)
+            .bind(&family.id)
+            .bind(now)
+            .bind(next.expires_at.min(family.expires_at))
+            .bind(&next.jti)
+            .bind(next.access_exp)
+            .bind(&next.kid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(family))
+    }
+
+    async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        Self::revoke_family_in(&mut tx, family_id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RevocationStore for SqliteStore {
+    async fn revoke_jti(&self, jti: &str, exp: i64, now: i64) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        entry_insert(jti, EntryKind::Jti, exp, now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn is_denied(&self, jti: &str, client_id: &str, iat: i64) -> StoreResult<bool> {
+        Ok(query(
+            "SELECT 1 FROM revoked_jti WHERE (kind = 'jti' AND jti = ?) OR (kind = 'client' AND jti = ? AND revoked_at >= ?)",
+        )
+        .bind(jti)
+        .bind(client_id)
+        .bind(iat)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
+    }
+
+    async fn last_revocation(&self) -> StoreResult<i64> {
+        Ok(
+            query_scalar("SELECT COALESCE(MAX(seq), 0) FROM revoked_jti")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn revocations_after(
+        &self,
+        cursor: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<FeedEntry>> {
+        let rows: Vec<FeedRow> = query_as(
+            "SELECT seq, jti, exp, revoked_at, kind FROM revoked_jti WHERE seq > ? AND exp > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(cursor)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(FeedEntry::from).collect())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn prune(&self, now: i64, keep: i64) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        query("DELETE FROM revoked_jti WHERE exp <= ?")
+            .bind(now.saturating_sub(keep))
+            .execute(&mut *tx)
+            .await?;
+        query("DELETE FROM refresh_tokens WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        query("DELETE FROM refresh_families WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
