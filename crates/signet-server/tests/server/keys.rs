@@ -103,10 +103,29 @@ fn private_keys_are_sealed_in_the_database() {
     let (d, _) = seeded();
     let issuer = Issuer::start(d.path(), |_| {});
     drop(issuer);
-    let db = std::fs::read(d.path().join("signet.db")).unwrap();
-    let wal = std::fs::read(d.path().join("signet.db-wal")).unwrap_or_default();
+    let stored: Vec<Vec<u8>> = match crate::config(d.path()).database_url {
+        // PostgreSQL: what the key table holds.
+        Some(url) => crate::runtime().block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let rows: Vec<(Vec<u8>, String)> =
+                sqlx::query_as("SELECT sealed, public_jwk FROM signing_keys")
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            assert!(!rows.is_empty());
+            rows.into_iter()
+                .flat_map(|(sealed, public)| [sealed, public.into_bytes()])
+                .collect()
+        }),
+        // SQLite: the whole file and its write-ahead log.
+        None => vec![
+            std::fs::read(d.path().join("signet.db")).unwrap(),
+            std::fs::read(d.path().join("signet.db-wal")).unwrap_or_default(),
+        ],
+    };
     let needle = b"\"d\":";
-    for bytes in [&db, &wal] {
+    for bytes in &stored {
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle),
             "a private JWK member is stored in the clear"

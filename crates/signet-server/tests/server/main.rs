@@ -60,7 +60,46 @@ pub(crate) fn config(dir: &Path) -> Config {
     let mut c = Config::new();
     c.data_dir = dir.to_path_buf();
     c.housekeeping = Duration::from_millis(200);
+    c.database_url = postgres_for(dir);
     c
+}
+
+/// With `SIGNET_TEST_STORE=postgres`, the whole suite runs on PostgreSQL
+/// (`SIGNET_TEST_POSTGRES_URL`): each data directory gets a schema of its own, so tests run in
+/// parallel; otherwise on SQLite in the data directory.
+fn postgres_for(dir: &Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    if std::env::var("SIGNET_TEST_STORE").as_deref() != Ok("postgres") {
+        return None;
+    }
+    static SCHEMAS: OnceLock<Mutex<HashMap<std::path::PathBuf, String>>> = OnceLock::new();
+    let mut schemas = SCHEMAS.get_or_init(Mutex::default).lock().unwrap();
+    let url = schemas.entry(dir.to_path_buf()).or_insert_with(|| {
+        let base = std::env::var("SIGNET_TEST_POSTGRES_URL")
+            .expect("SIGNET_TEST_STORE=postgres needs SIGNET_TEST_POSTGRES_URL");
+        let name = format!("signet_it_{:016x}", {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write(dir.as_os_str().as_encoded_bytes());
+            h.finish()
+        });
+        let sql = format!("CREATE SCHEMA {name}");
+        let connect_to = base.clone();
+        // Its own runtime on its own thread: callers may be inside a runtime already.
+        std::thread::spawn(move || {
+            runtime().block_on(async {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&connect_to).await.unwrap();
+                sqlx::query(&sql).execute(&mut conn).await.unwrap();
+            })
+        })
+        .join()
+        .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}options=-c%20search_path%3D{name}")
+    });
+    Some(url.clone())
 }
 
 impl Issuer {
