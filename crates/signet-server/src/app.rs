@@ -32,6 +32,8 @@ pub struct AppState {
     pub(crate) dummy_hash: String,
     /// The revocation streams' broadcaster, woken whenever this instance writes a feed entry.
     pub(crate) fanout: Arc<crate::fanout::Fanout>,
+    /// Woken when another process changed keys, clients or users (PostgreSQL notifications).
+    config_changed: Arc<tokio::sync::Notify>,
     /// Set when the server stops, so that long-lived streams end and shutdown can finish.
     pub(crate) stopping: tokio::sync::watch::Receiver<bool>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
@@ -92,6 +94,7 @@ impl AppState {
             keys,
             dummy_hash,
             fanout: Arc::default(),
+            config_changed: Arc::default(),
             stopping,
             stop: Arc::new(stop),
             metrics: Arc::default(),
@@ -152,6 +155,26 @@ impl AppState {
         Ok(())
     }
 
+    /// Hears of the changes other processes sharing the store make, where the store can say
+    /// (PostgreSQL): new feed entries wake the broadcaster, changed keys, clients or users
+    /// empty the caches and reload the keys at once. Elsewhere polling once a second sees them.
+    async fn follow_changes(&self) {
+        let state = self.clone();
+        let on_change: crate::store::OnChange = Arc::new(move |change| match change {
+            crate::store::Change::Feed => state.fanout.wake(),
+            crate::store::Change::Config => {
+                state.clients.clear();
+                state.users.clear();
+                state.config_changed.notify_one();
+            }
+        });
+        match self.store.watch(on_change).await {
+            Ok(true) => tracing::info!("following changes made by other instances"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot follow other instances' changes; polling"),
+        }
+    }
+
     /// Reloads keys (rotating on schedule) and prunes expired state, forever. A change to the
     /// key table made by another process (`signet key revoke`, `signet key rotate`) is seen
     /// within a second.
@@ -160,7 +183,10 @@ impl AppState {
         let mut last_full = tokio::time::Instant::now();
         let mut seen_keys = String::new();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.config_changed.notified() => {}
+            }
             let now = self.now();
             let version = self.store.keys_version().await.unwrap_or_default();
             let due = last_full.elapsed() >= self.config.housekeeping;
@@ -286,6 +312,7 @@ pub async fn serve_on(
         }
         None => None,
     };
+    state.follow_changes().await;
     let housekeeping = tokio::spawn(state.clone().housekeeping());
     let broadcaster = tokio::spawn(crate::feed::broadcaster(state.clone()));
     let app = state.router();

@@ -1,7 +1,8 @@
 //! Short-lived caches of clients and users, so that the token endpoint does not read the
 //! database for them on every request. Entries live one second: a client or user changed by
 //! `signet client` or `signet user` (another process) is seen within that second, and disabling
-//! a user revokes their logins at once in the database anyway.
+//! a user revokes their logins at once in the database anyway. On PostgreSQL every instance
+//! is told of such a change at once (LISTEN/NOTIFY) and forgets its entries.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,6 +22,15 @@ impl<V> Default for TtlCache<V> {
     fn default() -> Self {
         Self {
             entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V> TtlCache<V> {
+    /// Forgets every entry (another instance changed clients or users).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
         }
     }
 }

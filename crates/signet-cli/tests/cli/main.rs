@@ -8,6 +8,7 @@ mod interop;
 mod keys;
 mod lint;
 mod remote;
+mod scale;
 mod serve;
 mod tokens;
 mod usage;

@@ -181,11 +181,27 @@ pub(crate) trait RevocationStore {
     ) -> StoreResult<Vec<FeedEntry>>;
 }
 
+/// A change made by a process sharing the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Entries were added to the revocation feed.
+    Feed,
+    /// Signing keys, clients or users changed.
+    Config,
+}
+
+/// Called with each change another process (or this one) makes.
+pub(crate) type OnChange = Arc<dyn Fn(Change) + Send + Sync>;
+
 /// Everything the issuer keeps.
 #[async_trait]
 pub(crate) trait Store:
     UserStore + ClientStore + KeyStore + RefreshStore + RevocationStore + std::fmt::Debug + Send + Sync
 {
+    /// Calls `on_change` for every change any process sharing the store makes, from a task
+    /// on the current runtime, and returns `true`; a backend that cannot push changes returns
+    /// `false`, and the caller's polling (once a second) is all there is.
+    async fn watch(&self, on_change: OnChange) -> StoreResult<bool>;
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// Forgets what no longer matters: feed entries `keep` seconds past their `exp` (the

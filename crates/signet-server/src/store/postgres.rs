@@ -15,9 +15,9 @@ use sqlx::{Acquire, query, query_as, query_scalar};
 
 use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
 use super::{
-    Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyStore, RefreshStore,
-    RefreshUse, RevocationStore, Store, StoreError, StoreResult, StoredKey, Successor, User,
-    UserStore,
+    Change, Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyStore,
+    RefreshStore, RefreshUse, RevocationStore, Store, StoreError, StoreResult, StoredKey,
+    Successor, User, UserStore,
 };
 
 /// The migrations embedded in the binary.
@@ -38,13 +38,32 @@ pub(crate) struct PgStore {
     pool: PgPool,
 }
 
-/// Takes the feed's advisory lock for the rest of the transaction on `tx`.
+/// The channel of feed changes (LISTEN/NOTIFY).
+const FEED_CHANNEL: &str = "signet_feed";
+/// The channel of key, client and user changes.
+const CONFIG_CHANNEL: &str = "signet_config";
+
+/// Tells every listening instance of a change; inside a transaction, at its commit.
+async fn notify<'c>(conn: impl sqlx::PgExecutor<'c>, change: Change) -> StoreResult<()> {
+    let channel = match change {
+        Change::Feed => FEED_CHANNEL,
+        Change::Config => CONFIG_CHANNEL,
+    };
+    query("SELECT pg_notify($1, '')")
+        .bind(channel)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes the feed's advisory lock for the rest of the transaction on `tx`, and tells the
+/// listening instances to read the feed once it commits.
 async fn lock_feed(tx: &mut PgConnection) -> StoreResult<()> {
     query("SELECT pg_advisory_xact_lock($1)")
         .bind(FEED_LOCK)
         .execute(&mut *tx)
         .await?;
-    Ok(())
+    notify(&mut *tx, Change::Feed).await
 }
 
 /// Adds a feed entry inside a transaction that holds the feed lock. A `jti` is denied once
@@ -150,7 +169,7 @@ impl UserStore for PgStore {
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::conflict(e, || format!("user {} already exists", user.name)))?;
-        Ok(())
+        notify(&self.pool, Change::Config).await
     }
 
     async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
@@ -193,6 +212,7 @@ impl UserStore for PgStore {
             "UPDATE users SET disabled = TRUE WHERE id = $1"
         };
         query(sql).bind(&id).execute(&mut *tx).await?;
+        notify(&mut *tx, Change::Config).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -212,7 +232,7 @@ impl ClientStore for PgStore {
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::conflict(e, || format!("client {} already exists", client.id)))?;
-        Ok(())
+        notify(&self.pool, Change::Config).await
     }
 
     async fn client(&self, id: &str) -> StoreResult<Option<Client>> {
@@ -231,13 +251,15 @@ impl ClientStore for PgStore {
     }
 
     async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> StoreResult<bool> {
-        Ok(query("UPDATE clients SET scopes = $1 WHERE id = $2")
+        let changed = query("UPDATE clients SET scopes = $1 WHERE id = $2")
             .bind(serde_json::to_string(scopes)?)
             .bind(id)
             .execute(&self.pool)
             .await?
             .rows_affected()
-            == 1)
+            == 1;
+        notify(&self.pool, Change::Config).await?;
+        Ok(changed)
     }
 
     async fn delete_client(&self, id: &str, now: i64, cutoff_until: i64) -> StoreResult<bool> {
@@ -253,6 +275,7 @@ impl ClientStore for PgStore {
         lock_feed(&mut tx).await?;
         revoke_families_of(&mut tx, "client_id", id, now).await?;
         add_entry(&mut tx, id, EntryKind::Client, cutoff_until, now).await?;
+        notify(&mut *tx, Change::Config).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -277,6 +300,7 @@ impl KeyStore for PgStore {
             .bind(only_first)
             .execute(&mut *tx)
             .await?;
+        notify(&mut *tx, Change::Config).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -293,7 +317,7 @@ impl KeyStore for PgStore {
             .bind(kid)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        notify(&self.pool, Change::Config).await
     }
 
     async fn revoke_key(&self, kid: &str, now: i64, entry_until: i64) -> StoreResult<Option<u64>> {
@@ -320,6 +344,7 @@ impl KeyStore for PgStore {
             .await?
             .rows_affected();
         add_entry(&mut tx, kid, EntryKind::Key, entry_until, now).await?;
+        notify(&mut *tx, Change::Config).await?;
         tx.commit().await?;
         Ok(Some(ended))
     }
@@ -546,6 +571,31 @@ impl RevocationStore for PgStore {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn watch(&self, on_change: super::OnChange) -> StoreResult<bool> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen_all([FEED_CHANNEL, CONFIG_CHANNEL]).await?;
+        tokio::spawn(async move {
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(n)) if n.channel() == FEED_CHANNEL => on_change(Change::Feed),
+                    Ok(Some(_)) => on_change(Change::Config),
+                    // The connection was lost (and is made again on the next call): what was
+                    // said meanwhile is unknown, so everything counts as changed.
+                    Ok(None) => {
+                        tracing::warn!("PostgreSQL notifications interrupted; reconnecting");
+                        on_change(Change::Feed);
+                        on_change(Change::Config);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "PostgreSQL notifications failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(true)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         query("SELECT 1").execute(&self.pool).await?;
         Ok(())

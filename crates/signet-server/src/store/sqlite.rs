@@ -578,6 +578,11 @@ impl RevocationStore for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn watch(&self, _on_change: super::OnChange) -> StoreResult<bool> {
+        // Other processes on one SQLite file are seen by polling: a cheap read each second.
+        Ok(false)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -1,0 +1,309 @@
+//! Two `signet serve` processes behind one issuer name, sharing one PostgreSQL database
+//! (`SIGNET_TEST_POSTGRES_URL`, a fresh schema per test; skipped with a notice when unset).
+
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+const ISSUER: &str = "https://issuer.test";
+const PASSWORD: &str = "correct horse battery";
+
+/// A fresh schema in the test database, as a database URL; `None` (with a notice) without one.
+fn database() -> Option<String> {
+    let Ok(base) = std::env::var("SIGNET_TEST_POSTGRES_URL") else {
+        eprintln!("SIGNET_TEST_POSTGRES_URL is not set: the PostgreSQL scale-out test is skipped");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("signet_cli_{}_{nanos}", std::process::id());
+    let connect_to = base.clone();
+    let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&connect_to).await.unwrap();
+            sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+        });
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options=-c%20search_path%3D{name}"))
+}
+
+/// The `signet` binary pointed at `url`.
+fn signet_on(url: &str) -> assert_cmd::Command {
+    let mut cmd = crate::signet();
+    cmd.env("SIGNET_DATABASE_URL", url);
+    cmd
+}
+
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data: &std::path::Path, log: &std::path::Path, url: &str) -> Instance {
+    let (child, base) = crate::serve_logged(
+        data,
+        log,
+        &["--issuer", ISSUER, "--refresh-grace", "0s"],
+        &[("SIGNET_DATABASE_URL", url)],
+    );
+    Instance { child, base }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn post(url: &str, pairs: &[(&str, &str)], basic: Option<&str>) -> (u16, serde_json::Value) {
+    let mut req = agent().post(url);
+    if let Some(b) = basic {
+        req = req.header("authorization", b);
+    }
+    let mut res = req.send_form(pairs.iter().copied()).unwrap();
+    let status = res.status().as_u16();
+    let text = res.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or_default())
+}
+
+fn login(at: &Instance) -> String {
+    let (status, body) = post(
+        &format!("{}/oauth2/token", at.base),
+        &[
+            ("grant_type", "password"),
+            ("client_id", "web"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ],
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    body["refresh_token"].as_str().unwrap().to_owned()
+}
+
+fn refresh(at: &Instance, token: &str) -> (u16, Option<String>) {
+    let (status, body) = post(
+        &format!("{}/oauth2/token", at.base),
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "web"),
+            ("refresh_token", token),
+        ],
+        None,
+    );
+    (status, body["refresh_token"].as_str().map(str::to_owned))
+}
+
+fn jwks(at: &Instance) -> serde_json::Value {
+    let mut res = agent()
+        .get(&format!("{}/.well-known/jwks.json", at.base))
+        .call()
+        .unwrap();
+    serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+/// Waits up to `within` for `check`; returns how long it took.
+fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    started.elapsed()
+}
+
+#[test]
+fn two_instances_on_one_postgresql_share_logins_keys_revocations_and_clients() {
+    let Some(url) = database() else { return };
+    let d = crate::dir();
+    let data = d.path().join("data");
+    signet_on(&url)
+        .args(["user", "add", "alice", "--password-stdin", "--data-dir"])
+        .arg(&data)
+        .write_stdin(PASSWORD)
+        .assert()
+        .success();
+    let data_arg = data.to_str().unwrap();
+    let mut web = signet_on(&url);
+    web.args(["client", "add", "web", "--public", "--audience", "api"])
+        .args(["--scope", "a", "--data-dir", data_arg])
+        .assert()
+        .success();
+    let out = signet_on(&url)
+        .args([
+            "client",
+            "add",
+            "backend",
+            "--audience",
+            "api",
+            "--scope",
+            "a",
+        ])
+        .args(["--introspect", "--data-dir", data_arg])
+        .output()
+        .unwrap();
+    let secret = String::from_utf8(out.stdout)
+        .unwrap()
+        .split("(shown once): ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let basic = {
+        use base64::Engine;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("backend:{secret}"))
+        )
+    };
+    let a = start(&data, &d.path().join("a.log"), &url);
+    let b = start(&data, &d.path().join("b.log"), &url);
+    // Both publish the one first key.
+    assert_eq!(jwks(&a), jwks(&b));
+    assert_eq!(jwks(&a)["keys"].as_array().unwrap().len(), 1);
+
+    // A refresh token issued by A rotates at B.
+    let r0 = login(&a);
+    let (status, r1) = refresh(&b, &r0);
+    assert_eq!(status, 200);
+    let r1 = r1.unwrap();
+
+    // 50 concurrent refreshes of one token, spread over A and B: exactly one winner.
+    let bases = [a.base.clone(), b.base.clone()];
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(50));
+    let winners: usize = (0..50)
+        .map(|i| {
+            let (base, token, barrier) = (bases[i % 2].clone(), r1.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let (status, _) = post(
+                    &format!("{base}/oauth2/token"),
+                    &[
+                        ("grant_type", "refresh_token"),
+                        ("client_id", "web"),
+                        ("refresh_token", &token),
+                    ],
+                    None,
+                );
+                usize::from(status == 200)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .sum();
+    assert_eq!(winners, 1, "exactly one of 50 concurrent refreshes wins");
+
+    // Reuse detected at B revokes a family created at A.
+    let f0 = login(&a);
+    let (_, f1) = refresh(&a, &f0);
+    assert_eq!(refresh(&b, &f0).0, 400, "reuse at B");
+    assert_eq!(
+        refresh(&a, &f1.unwrap()).0,
+        400,
+        "the family is revoked at A too"
+    );
+
+    // A revocation taken at A reaches a follower of B's stream within a second.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stream_url, stream_auth) = (format!("{}/oauth2/revocations", b.base), basic.clone());
+    std::thread::spawn(move || {
+        let res = agent()
+            .get(&stream_url)
+            .header("authorization", &stream_auth)
+            .header("accept", "text/event-stream")
+            .call()
+            .unwrap();
+        for line in BufReader::new(res.into_body().into_reader())
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.starts_with("data: ") && tx.send((line, Instant::now())).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, issued) = post(
+        &format!("{}/oauth2/token", a.base),
+        &[("grant_type", "client_credentials")],
+        Some(&basic),
+    );
+    let token = issued["access_token"].as_str().unwrap().to_owned();
+    let jti = {
+        use base64::Engine;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&payload).unwrap()["jti"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // What the stream sent before (the earlier reuse) has arrived meanwhile.
+    std::thread::sleep(Duration::from_millis(300));
+    while rx.try_recv().is_ok() {}
+    let revoked_at = Instant::now();
+    assert_eq!(
+        post(
+            &format!("{}/oauth2/revoke", a.base),
+            &[("token", &token)],
+            Some(&basic)
+        )
+        .0,
+        200
+    );
+    let (line, arrived) = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("B pushed the revocation");
+    assert!(line.contains(&jti), "{line}");
+    let lag = arrived.duration_since(revoked_at);
+    assert!(
+        lag < Duration::from_secs(1),
+        "revocation from A reached B's stream after {lag:?}"
+    );
+
+    // A key rotation made through the CLI is served by both within 2 s.
+    signet_on(&url)
+        .args(["key", "rotate", "--data-dir", data_arg])
+        .assert()
+        .success();
+    eventually(Duration::from_secs(2), "both serve the new key", || {
+        jwks(&a)["keys"].as_array().unwrap().len() == 2 && jwks(&a) == jwks(&b)
+    });
+
+    // A client deleted through the CLI is refused by both within 2 s.
+    let grant = |at: &Instance| {
+        post(
+            &format!("{}/oauth2/token", at.base),
+            &[("grant_type", "client_credentials")],
+            Some(&basic),
+        )
+        .0
+    };
+    assert_eq!((grant(&a), grant(&b)), (200, 200));
+    signet_on(&url)
+        .args(["client", "delete", "backend", "--data-dir", data_arg])
+        .assert()
+        .success();
+    eventually(
+        Duration::from_secs(2),
+        "both refuse the deleted client",
+        || grant(&a) == 401 && grant(&b) == 401,
+    );
+}
