@@ -121,7 +121,8 @@ pub(crate) struct DataDir {
     /// The issuer's data directory.
     #[arg(long, env = "SIGNET_DATA_DIR", default_value = "signet-data")]
     pub(crate) data_dir: PathBuf,
-    /// The database: sqlite://PATH [default: signet.db in the data directory].
+    /// The database: sqlite://PATH or postgres://... [default: signet.db in the data
+    /// directory].
     #[arg(long, env = "SIGNET_DATABASE_URL")]
     pub(crate) database_url: Option<String>,
 }
@@ -137,9 +138,14 @@ pub(crate) struct ServeArgs {
     /// Data directory [default: ./signet-data].
     #[arg(long, env = "SIGNET_DATA_DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// The database: sqlite://PATH [default: signet.db in the data directory].
+    /// The database: sqlite://PATH or postgres://... [default: signet.db in the data
+    /// directory].
     #[arg(long, env = "SIGNET_DATABASE_URL")]
     pub(crate) database_url: Option<String>,
+    /// Redis (redis://HOST:PORT) for login rate limits shared by every instance [default: per
+    /// instance, in memory].
+    #[arg(long, env = "SIGNET_REDIS_URL")]
+    pub(crate) redis_url: Option<String>,
     /// Do not run the database migrations at start-up (refuse a database that needs them; run
     /// `signet migrate`).
     #[arg(long)]

@@ -19,6 +19,7 @@ struct FileConfig {
     issuer: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    redis_url: Option<String>,
     access_token_lifetime: Option<String>,
     allow_long_lived_access_tokens: Option<bool>,
     signing_alg: Option<String>,
@@ -98,6 +99,7 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
         config.data_dir = dir;
     }
     config.database_url = args.database_url.clone().or(file.database_url);
+    config.redis_url = args.redis_url.clone().or(file.redis_url);
     config.migrate = !args.no_migrate;
     if let Some(d) = args
         .access_token_lifetime

@@ -85,6 +85,10 @@ impl AppState {
         let dummy = crate::sealing::random_token(16)?;
         let dummy_hash = tokio::task::spawn_blocking(move || passwords::hash(&dummy)).await??;
         let hashing = Arc::new(passwords::Hashers::start(config.max_concurrent_hashes)?);
+        let mut limits = crate::limits::LoginLimits::new(config_limits.0, config_limits.1);
+        if let Some(url) = &config.redis_url {
+            limits = limits.shared_in(url, config.issuer()).await?;
+        }
         Ok(Self {
             hashing,
             streams: Arc::default(),
@@ -100,10 +104,7 @@ impl AppState {
             metrics: Arc::default(),
             clients: Arc::default(),
             users: Arc::default(),
-            limits: Arc::new(crate::limits::LoginLimits::new(
-                config_limits.0,
-                config_limits.1,
-            )),
+            limits: Arc::new(limits),
         })
     }
 

@@ -78,6 +78,9 @@ pub struct Config {
     /// A bearer token that opens `/metrics` on the main listener too; without it `/metrics` is
     /// only on `metrics_listen`.
     pub metrics_token: Option<signet::SecretString>,
+    /// Redis (`redis://...`) holding the login rate-limit counters of every instance; `None`:
+    /// each instance counts on its own, in memory.
+    pub redis_url: Option<String>,
     /// The clock every decision that depends on the time reads: the system clock, or a fixed
     /// one in tests ([`signet::FixedClock`]).
     pub clock: Arc<dyn Clock>,
@@ -113,6 +116,7 @@ impl Config {
             max_streams_per_client: 16,
             metrics_listen: None,
             metrics_token: None,
+            redis_url: None,
             clock: Arc::new(SystemClock),
         }
     }

@@ -2,6 +2,11 @@
 //! memory: entries are pruned on a timer, their number is capped, and user names over
 //! [`MAX_USER_NAME`] bytes are refused before they are counted. IPv6 clients count by their
 //! /64. The client address is the peer's, or, behind a trusted proxy, the one it forwards.
+//!
+//! With Redis configured, the counters live there, shared by every instance behind one
+//! issuer name (keyed under the issuer URL, user names hashed). While Redis cannot be reached
+//! each instance falls back to its own counters, logs it and counts it in the metrics: the
+//! limits loosen to per instance, logins keep working.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -150,11 +155,58 @@ pub(crate) fn client_address(
     )
 }
 
-/// The login limits of one issuer instance.
+/// Counters in Redis, shared by every instance.
+struct Shared {
+    redis: redis::aio::ConnectionManager,
+    /// Keys start with this (the issuer URL), so that issuers sharing a Redis do not mix.
+    prefix: String,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// How long a login waits for Redis before counting locally instead.
+const REDIS_WAIT: Duration = Duration::from_millis(500);
+
+impl Shared {
+    /// Counts one attempt under `key` in a window of `quota`: the count and the seconds left.
+    async fn hit(&self, key: &str, quota: Quota) -> redis::RedisResult<Result<(), Duration>> {
+        let key = format!("{}:{key}", self.prefix);
+        let window = quota.window.as_secs().max(1);
+        let (count, ttl): (u64, i64) = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(0)
+            .arg("EX")
+            .arg(window)
+            .arg("NX")
+            .ignore()
+            .incr(&key, 1)
+            .ttl(&key)
+            .query_async(&mut self.redis.clone())
+            .await?;
+        if count > u64::from(quota.attempts) {
+            let left = u64::try_from(ttl).unwrap_or(window).clamp(1, window);
+            return Ok(Err(Duration::from_secs(left)));
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// The login limits of one issuer instance, counted here or in Redis.
 #[derive(Debug)]
 pub(crate) struct LoginLimits {
     by_user: Windows<String>,
     by_address: Windows<IpAddr>,
+    shared: Option<Shared>,
+    /// Attempts counted here because Redis could not be reached.
+    pub(crate) redis_failures: std::sync::atomic::AtomicU64,
 }
 
 impl LoginLimits {
@@ -162,17 +214,79 @@ impl LoginLimits {
         Self {
             by_user: Windows::new(per_user),
             by_address: Windows::new(per_address),
+            shared: None,
+            redis_failures: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Keeps the counters in the Redis at `url`, under `issuer`'s name. Fails when Redis cannot
+    /// be reached now; afterwards the connection is made again as needed.
+    pub(crate) async fn shared_in(mut self, url: &str, issuer: &str) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let client = redis::Client::open(url).context("invalid Redis URL")?;
+        let redis = tokio::time::timeout(
+            Duration::from_secs(5),
+            redis::aio::ConnectionManager::new(client),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("cannot connect to Redis: no answer in 5 s"))?
+        .context("cannot connect to Redis")?;
+        self.shared = Some(Shared {
+            redis,
+            prefix: format!("signet:login:{issuer}"),
+        });
+        Ok(self)
     }
 
     /// Counts a login attempt; `Err(retry_after)` when either limit is exceeded. The user name
     /// must be at most [`MAX_USER_NAME`] bytes (checked by the caller).
-    pub(crate) fn attempt(&self, user: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+    pub(crate) async fn attempt(
+        &self,
+        user: &str,
+        address: Option<IpAddr>,
+    ) -> Result<(), Duration> {
+        let user = user.to_lowercase();
+        if let Some(shared) = &self.shared {
+            match tokio::time::timeout(REDIS_WAIT, self.shared_attempt(shared, &user, address))
+                .await
+            {
+                Ok(Ok(verdict)) => return verdict,
+                Ok(Err(e)) => tracing::warn!(error = %e, "Redis failed; login limits counted here"),
+                Err(_) => tracing::warn!("Redis did not answer; login limits counted here"),
+            }
+            self.redis_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let now = Instant::now();
         if let Some(ip) = address {
             self.by_address.hit(&address_key(ip), now)?;
         }
-        self.by_user.hit(&user.to_lowercase(), now)
+        self.by_user.hit(&user, now)
+    }
+
+    async fn shared_attempt(
+        &self,
+        shared: &Shared,
+        user: &str,
+        address: Option<IpAddr>,
+    ) -> redis::RedisResult<Result<(), Duration>> {
+        if let Some(ip) = address {
+            let verdict = shared
+                .hit(&format!("addr:{}", address_key(ip)), self.by_address.quota)
+                .await?;
+            if verdict.is_err() {
+                return Ok(verdict);
+            }
+        }
+        // User names are kept as a digest: Redis need not learn who tries to log in.
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, user.as_bytes());
+        let name: String = digest.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        shared
+            .hit(&format!("user:{name}"), self.by_user.quota)
+            .await
     }
 
     /// Forgets ended windows (run on the housekeeping timer).
@@ -191,6 +305,64 @@ impl LoginLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn quota(attempts: u32) -> Quota {
+        Quota {
+            attempts,
+            window: Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_password_guesser_spreading_attempts_over_instances_meets_one_shared_limit() {
+        let Ok(url) = std::env::var("SIGNET_TEST_REDIS_URL") else {
+            eprintln!("SIGNET_TEST_REDIS_URL is not set: the shared login-limit test is skipped");
+            return;
+        };
+        // Two instances behind one (fresh) issuer name, and an issuer of its own.
+        let issuer = format!(
+            "https://limits.test/{}",
+            crate::sealing::random_token(8).unwrap()
+        );
+        let instance = || async {
+            LoginLimits::new(quota(3), quota(1000))
+                .shared_in(&url, &issuer)
+                .await
+                .unwrap()
+        };
+        let (a, b) = (instance().await, instance().await);
+        let other = LoginLimits::new(quota(3), quota(1000))
+            .shared_in(&url, &format!("{issuer}/other"))
+            .await
+            .unwrap();
+        let from: IpAddr = "203.0.113.9".parse().unwrap();
+        assert!(a.attempt("Alice", Some(from)).await.is_ok());
+        assert!(b.attempt("alice", Some(from)).await.is_ok());
+        assert!(a.attempt("alice", None).await.is_ok());
+        let refused = b.attempt("ALICE", Some(from)).await.unwrap_err();
+        assert!(refused > Duration::ZERO && refused <= Duration::from_secs(60));
+        assert!(
+            a.attempt("bob", Some(from)).await.is_ok(),
+            "other users count apart"
+        );
+        assert!(
+            other.attempt("alice", Some(from)).await.is_ok(),
+            "other issuers count apart"
+        );
+        assert_eq!(a.entries() + b.entries(), 0, "nothing was counted locally");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_is_refused_at_start_with_a_clear_message() {
+        let err = LoginLimits::new(quota(3), quota(3))
+            .shared_in("redis://127.0.0.1:1", "https://issuer.test")
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot connect to Redis"),
+            "{err:#}"
+        );
+    }
 
     #[test]
     fn ipv6_attacker_rotating_addresses_in_one_64_shares_one_counter() {

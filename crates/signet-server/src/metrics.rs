@@ -137,6 +137,14 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     );
     let _ = writeln!(
         text,
+        "# HELP signet_login_limit_redis_failures_total Login attempts counted by this instance alone because Redis could not be reached.\n# TYPE signet_login_limit_redis_failures_total counter\nsignet_login_limit_redis_failures_total {}",
+        state
+            .limits
+            .redis_failures
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        text,
         "# HELP signet_revocation_streams Revocation streams following this instance's broadcaster.\n# TYPE signet_revocation_streams gauge\nsignet_revocation_streams {}",
         state.fanout.followers()
     );

@@ -244,7 +244,7 @@ pub(crate) async fn password_login(
     if username.len() > crate::limits::MAX_USER_NAME {
         return Err(ApiError::InvalidRequest("the user name is too long"));
     }
-    if let Err(retry) = state.limits.attempt(username, peer) {
+    if let Err(retry) = state.limits.attempt(username, peer).await {
         inc(&state.metrics.rate_limited);
         return Err(ApiError::TooManyAttempts(retry.as_secs()));
     }

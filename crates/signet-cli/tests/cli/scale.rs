@@ -5,7 +5,6 @@ use std::io::{BufRead, BufReader};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-const ISSUER: &str = "https://issuer.test";
 const PASSWORD: &str = "correct horse battery";
 
 /// A fresh schema in the test database, as a database URL; `None` (with a notice) without one.
@@ -53,12 +52,19 @@ impl Drop for Instance {
     }
 }
 
-fn start(data: &std::path::Path, log: &std::path::Path, url: &str) -> Instance {
+/// An instance on the database at `url`, behind the issuer name `issuer`, with Redis for the
+/// login limits when `SIGNET_TEST_REDIS_URL` is set.
+fn start(data: &std::path::Path, log: &std::path::Path, url: &str, issuer: &str) -> Instance {
+    let redis = std::env::var("SIGNET_TEST_REDIS_URL").unwrap_or_default();
+    let mut env = vec![("SIGNET_DATABASE_URL", url)];
+    if !redis.is_empty() {
+        env.push(("SIGNET_REDIS_URL", &redis));
+    }
     let (child, base) = crate::serve_logged(
         data,
         log,
-        &["--issuer", ISSUER, "--refresh-grace", "0s"],
-        &[("SIGNET_DATABASE_URL", url)],
+        &["--issuer", issuer, "--refresh-grace", "0s"],
+        &env,
     );
     Instance { child, base }
 }
@@ -171,8 +177,10 @@ fn two_instances_on_one_postgresql_share_logins_keys_revocations_and_clients() {
             base64::engine::general_purpose::STANDARD.encode(format!("backend:{secret}"))
         )
     };
-    let a = start(&data, &d.path().join("a.log"), &url);
-    let b = start(&data, &d.path().join("b.log"), &url);
+    // One name for both, new for each run (the Redis counters are kept under it).
+    let issuer = format!("https://issuer.test/{}", url.rsplit("%3D").next().unwrap());
+    let a = start(&data, &d.path().join("a.log"), &url, &issuer);
+    let b = start(&data, &d.path().join("b.log"), &url, &issuer);
     // Both publish the one first key.
     assert_eq!(jwks(&a), jwks(&b));
     assert_eq!(jwks(&a)["keys"].as_array().unwrap().len(), 1);
@@ -305,5 +313,34 @@ fn two_instances_on_one_postgresql_share_logins_keys_revocations_and_clients() {
         Duration::from_secs(2),
         "both refuse the deleted client",
         || grant(&a) == 401 && grant(&b) == 401,
+    );
+
+    // With Redis, a password guesser spreading attempts over both meets one limit (10 a
+    // minute per user name); without it, each instance counts alone.
+    if std::env::var("SIGNET_TEST_REDIS_URL").is_err() {
+        eprintln!("SIGNET_TEST_REDIS_URL is not set: the shared login limit is not checked");
+        return;
+    }
+    let guess = |at: &Instance| {
+        post(
+            &format!("{}/oauth2/token", at.base),
+            &[
+                ("grant_type", "password"),
+                ("client_id", "web"),
+                ("username", "victim"),
+                ("password", "guess"),
+            ],
+            None,
+        )
+        .0
+    };
+    let answers: Vec<u16> = (0..10)
+        .map(|i| guess(if i % 2 == 0 { &a } else { &b }))
+        .collect();
+    assert!(answers.iter().all(|s| *s == 400), "{answers:?}");
+    assert_eq!(
+        (guess(&a), guess(&b)),
+        (429, 429),
+        "the 11th and 12th are refused on both"
     );
 }
