@@ -344,3 +344,133 @@ fn two_instances_on_one_postgresql_share_logins_keys_revocations_and_clients() {
         "the 11th and 12th are refused on both"
     );
 }
+
+/// Seeds a user `alice`, a public client `web` and a resource server `rs` on the database at
+/// `url` (the master key in `data`); returns the resource server's secret.
+fn seed(url: &str, data: &std::path::Path) -> String {
+    signet_on(url)
+        .args(["user", "add", "alice", "--password-stdin", "--data-dir"])
+        .arg(data)
+        .write_stdin(PASSWORD)
+        .assert()
+        .success();
+    let data_arg = data.to_str().unwrap();
+    signet_on(url)
+        .args(["client", "add", "web", "--public", "--audience", "api"])
+        .args(["--scope", "a", "--data-dir", data_arg])
+        .assert()
+        .success();
+    let out = signet_on(url)
+        .args(["client", "add", "rs", "--audience", "api", "--scope", "a"])
+        .args(["--introspect", "--data-dir", data_arg])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split("(shown once): ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn sigkill_of_one_instance_mid_refresh_loses_no_committed_token_and_the_other_serves_on() {
+    let Some(url) = database() else { return };
+    const FAMILIES: usize = 4;
+    const ROUNDS: usize = 5;
+    let d = crate::dir();
+    let data = d.path().join("data");
+    seed(&url, &data);
+    let issuer = format!("https://issuer.test/{}", url.rsplit("%3D").next().unwrap());
+    // The default grace period (10 s): a token whose answer the kill cut off may be presented
+    // again by its client.
+    let serve = |name: &str| {
+        let (child, base) = crate::serve_logged(
+            &data,
+            &d.path().join(format!("{name}.log")),
+            &["--issuer", &issuer],
+            &[("SIGNET_DATABASE_URL", &url)],
+        );
+        Instance { child, base }
+    };
+    let mut a = serve("a");
+    let b = serve("b");
+    let current: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::new(
+        std::sync::Mutex::new((0..FAMILIES).map(|_| login(&a)).collect()),
+    );
+    for round in 0..ROUNDS {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let load = {
+            let (current, stop, base) = (current.clone(), stop.clone(), a.base.clone());
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(Duration::from_secs(5)))
+                    .build()
+                    .into();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let i = n % FAMILIES;
+                    let token = current.lock().unwrap()[i].clone();
+                    let Ok(mut res) = agent.post(&format!("{base}/oauth2/token")).send_form([
+                        ("grant_type", "refresh_token"),
+                        ("client_id", "web"),
+                        ("refresh_token", &token),
+                    ]) else {
+                        break; // the instance is gone
+                    };
+                    let Ok(text) = res.body_mut().read_to_string() else {
+                        break;
+                    };
+                    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    assert_eq!(res.status().as_u16(), 200, "round {round}: {body}");
+                    current.lock().unwrap()[i] = body["refresh_token"].as_str().unwrap().to_owned();
+                    n += 1;
+                }
+                n
+            })
+        };
+        std::thread::sleep(Duration::from_millis(
+            100 + u64::try_from(round).unwrap() * 70,
+        ));
+        a.child.kill().unwrap(); // SIGKILL
+        let _ = a.child.wait();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let refreshes = load.join().unwrap();
+        eprintln!("round {round}: A killed after {refreshes} refreshes");
+        // While A is down, B serves every family from the token it last received.
+        for (i, token) in current.lock().unwrap().iter_mut().enumerate() {
+            let (status, next) = refresh(&b, token);
+            assert_eq!(status, 200, "round {round}, family {i} at B");
+            *token = next.unwrap();
+        }
+        a = serve("a");
+    }
+    // No family is half-rotated: each has exactly one unused refresh token.
+    let counts: Vec<i64> = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM refresh_tokens t WHERE t.family_id = f.id AND t.used_at IS NULL) \
+                 FROM refresh_families f WHERE f.revoked_at IS NULL ORDER BY f.id",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+        });
+    assert_eq!(
+        counts,
+        vec![1; FAMILIES],
+        "live families and their unused tokens"
+    );
+    // And each goes on, at either instance.
+    for (i, token) in current.lock().unwrap().iter().enumerate() {
+        let at = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(refresh(at, token).0, 200, "family {i}");
+    }
+}
