@@ -163,15 +163,22 @@ pub async fn serve_router(
             let _permit = permit;
             let start = Instant::now();
             tokio::pin!(conn);
-            let mut tick = tokio::time::interval(Duration::from_secs(1).min(idle));
+            // One timer per connection, set for when it would have been quiet for `idle`:
+            // an open stream costs a wake-up per idle period, not one a second.
+            let deadline = tokio::time::sleep(idle);
+            tokio::pin!(deadline);
             loop {
                 tokio::select! {
                     _ = &mut conn => break,
-                    _ = tick.tick() => {
+                    () = &mut deadline => {
                         let moved = Duration::from_millis(last.load(Ordering::Relaxed));
-                        if start.elapsed().saturating_sub(moved) > idle {
+                        let quiet = start.elapsed().saturating_sub(moved);
+                        if quiet >= idle {
                             break; // dropping the connection closes it
                         }
+                        deadline
+                            .as_mut()
+                            .reset(tokio::time::Instant::now() + (idle - quiet));
                     }
                 }
             }

@@ -320,6 +320,28 @@ fn slowloris_header_trickle_is_cut_off() {
 }
 
 #[test]
+fn stalled_request_body_is_cut_off_at_the_idle_timeout() {
+    let (d, _) = seeded();
+    let issuer = Issuer::start(d.path(), |c| {
+        c.connections.idle_timeout = Duration::from_secs(1);
+    });
+    let addr = issuer.base.trim_start_matches("http://").to_owned();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    // Headers promise a body, a little of it comes, then nothing.
+    s.write_all(b"POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type")
+        .unwrap();
+    let started = Instant::now();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let held = started.elapsed();
+    assert!(
+        held >= Duration::from_millis(900) && held < Duration::from_secs(4),
+        "the stalled connection was held {held:?}"
+    );
+}
+
+#[test]
 fn connection_flood_over_the_cap_gets_503_not_a_hang() {
     let (d, _) = seeded();
     let issuer = Issuer::start(d.path(), |c| c.connections.max_connections = 2);
