@@ -26,10 +26,11 @@ basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
 # seed NAME DBURL: a data directory with a user, a public and a confidential client; prints the
 # confidential client's secret.
 seed() {
-  local data="$work/$1" db="$2"
-  echo 'correct horse battery' | SIGNET_DATABASE_URL="$db" "$signet" user add alice --password-stdin --data-dir "$data" >/dev/null
-  SIGNET_DATABASE_URL="$db" "$signet" client add web --public --audience urn:bench:api --scope read --data-dir "$data" >/dev/null
-  SIGNET_DATABASE_URL="$db" "$signet" client add backend --audience urn:bench:api --scope read --data-dir "$data" | sed -n 's/.*(shown once): //p'
+  local data="$work/$1"
+  local on=(env ${2:+SIGNET_DATABASE_URL=$2} "$signet")
+  echo 'correct horse battery' | "${on[@]}" user add alice --password-stdin --data-dir "$data" >/dev/null
+  "${on[@]}" client add web --public --audience urn:bench:api --scope read --data-dir "$data" >/dev/null
+  "${on[@]}" client add backend --audience urn:bench:api --scope read --data-dir "$data" | sed -n 's/.*(shown once): //p'
 }
 
 # serve NAME PORT DBURL: starts an instance over data directory NAME.
@@ -41,7 +42,7 @@ data_dir = "$work/$1"
 login_attempts_per_user = 100000
 login_attempts_per_address = 100000
 TOML
-  SIGNET_DATABASE_URL="$3" SIGNET_LOG=warn SIGNET_METRICS_LISTEN=off \
+  env ${3:+SIGNET_DATABASE_URL=$3} SIGNET_LOG=warn SIGNET_METRICS_LISTEN=off \
     "$signet" serve --config "$work/$1-$2.toml" 2>"$work/$1-$2.log" & pids+=($!)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
   echo "signet serve on $2 did not start" >&2; cat "$work/$1-$2.log" >&2; exit 1
