@@ -91,6 +91,23 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::domain::DomainError> for ApiError {
+    fn from(e: crate::domain::DomainError) -> Self {
+        use crate::domain::DomainError as D;
+        match e {
+            D::InvalidRequest(m) => Self::InvalidRequest(m),
+            D::InvalidGrant(m) => Self::InvalidGrant(m),
+            D::UnauthorizedClient => Self::UnauthorizedClient,
+            D::InvalidScope => Self::InvalidScope,
+            D::InvalidTarget => Self::InvalidTarget,
+            D::TooManyAttempts(secs) => Self::TooManyAttempts(secs),
+            D::Busy(m) => Self::Busy(m),
+            D::Store(e) => e.into(),
+            D::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         Self::Internal(e)

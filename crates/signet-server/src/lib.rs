@@ -8,6 +8,7 @@ mod app;
 mod cache;
 mod config;
 mod datadir;
+mod domain;
 mod error;
 mod fanout;
 mod feed;

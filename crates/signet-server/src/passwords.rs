@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
-use crate::error::ApiError;
+use crate::domain::DomainError;
 
 /// Hashes a password (argon2id, the crate's recommended parameters).
 pub(crate) fn hash(password: &str) -> Result<String> {
@@ -138,8 +138,8 @@ impl Hashers {
         password: Zeroizing<String>,
         stored: Option<String>,
         dummy: String,
-    ) -> Result<bool, ApiError> {
-        let busy = || ApiError::Busy("too many logins at once; try again shortly");
+    ) -> Result<bool, DomainError> {
+        let busy = || DomainError::Busy("too many logins at once; try again shortly");
         let permit = match tokio::time::timeout(wait, Arc::clone(&self.slots).acquire_owned()).await
         {
             Ok(Ok(permit)) => permit,

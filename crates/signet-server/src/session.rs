@@ -15,8 +15,8 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::app::AppState;
+use crate::domain::grants::{self, Issued};
 use crate::error::ApiError;
-use crate::oauth::{self, Issued};
 use crate::sealing::random_token;
 use crate::store::Client;
 
@@ -134,11 +134,10 @@ fn session_response(state: &AppState, issued: Issued) -> Result<Response, ApiErr
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("login without refresh token")))?;
     let max_age = i64::try_from(state.config.refresh_idle.as_secs()).unwrap_or(i64::MAX);
     let csrf = random_token(32)?;
-    let mut response = Issued {
+    let mut response = crate::oauth::token_response(Issued {
         refresh_token: None,
         ..issued
-    }
-    .response();
+    });
     let h = response.headers_mut();
     h.append(
         header::SET_COOKIE,
@@ -193,22 +192,10 @@ pub(crate) async fn login(
     let req: LoginBody = serde_json::from_slice(&body)
         .map_err(|_| ApiError::InvalidRequest("malformed login body"))?;
     let client = session_client(&state, &req.client_id).await?;
-    let scope = match &req.scope {
-        Some(s) if s.split(' ').all(|p| client.scopes.iter().any(|c| c == p)) => s.clone(),
-        Some(_) => return Err(ApiError::InvalidScope),
-        None => client.scopes.join(" "),
-    };
-    let audience = match &req.audience {
-        Some(a) if client.audiences.contains(a) => a.clone(),
-        Some(_) => return Err(ApiError::InvalidTarget),
-        None => client
-            .audiences
-            .first()
-            .cloned()
-            .ok_or(ApiError::InvalidTarget)?,
-    };
+    let scope = grants::grant_scope(&client, req.scope.as_deref())?;
+    let audience = grants::grant_audience(&client, req.audience.as_deref())?;
     let password = Zeroizing::new(req.password.expose().to_owned());
-    let issued = oauth::password_login(
+    let issued = grants::password_login(
         &state,
         &client,
         &req.username,
@@ -236,12 +223,12 @@ pub(crate) async fn refresh(
     // The family's client, whatever the token's state: rotation decides, and detects reuse.
     let client_id = state
         .store
-        .family_of(&oauth::refresh_hash(&presented))
+        .family_of(&grants::refresh_hash(&presented))
         .await?
         .map(|f| f.client_id)
         .ok_or(ApiError::InvalidGrant("no session"))?;
     let client = session_client(&state, &client_id).await?;
-    let issued = oauth::rotate(&state, &client, &presented, None).await?;
+    let issued = grants::rotate(&state, &client, &presented, None).await?;
     session_response(&state, issued)
 }
 
@@ -256,7 +243,7 @@ pub(crate) async fn logout(
     if let Some(presented) = cookie(&headers, names.refresh)
         && let Some((family, _)) = state
             .store
-            .refresh_family(&oauth::refresh_hash(&presented), now)
+            .refresh_family(&grants::refresh_hash(&presented), now)
             .await?
     {
         state.end_login(&family.id, now).await?;

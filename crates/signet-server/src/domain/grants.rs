@@ -1,0 +1,521 @@
+//! The grants: client credentials, password (also behind browser sessions) and refresh, with
+//! the rules for scopes, audiences and the refresh-token rotation.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde_json::{Map, json};
+use signet::TokenBuilder;
+use zeroize::Zeroizing;
+
+use super::DomainError;
+use crate::app::AppState;
+use crate::metrics::inc;
+use crate::sealing::random_token;
+use crate::store::{Client, Family, RefreshUse, Successor, User};
+
+/// Claims the issuer sets itself; a user's configured claims cannot override them.
+const RESERVED: [&str; 10] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "roles",
+];
+
+/// The stored form of a refresh token.
+pub(crate) fn refresh_hash(token: &str) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The scope granted: the requested one if every part is allowed, else the client's own.
+pub(crate) fn grant_scope(client: &Client, requested: Option<&str>) -> Result<String, DomainError> {
+    match requested {
+        None => Ok(client.scopes.join(" ")),
+        Some(req) => {
+            if req.split(' ').all(|s| client.scopes.iter().any(|c| c == s)) {
+                Ok(req.to_owned())
+            } else {
+                Err(DomainError::InvalidScope)
+            }
+        }
+    }
+}
+
+/// The audience granted: the requested one if the client may have it, else its first.
+pub(crate) fn grant_audience(
+    client: &Client,
+    requested: Option<&str>,
+) -> Result<String, DomainError> {
+    match requested {
+        Some(a) if client.audiences.iter().any(|c| c == a) => Ok(a.to_owned()),
+        Some(_) => Err(DomainError::InvalidTarget),
+        None => client
+            .audiences
+            .first()
+            .cloned()
+            .ok_or(DomainError::InvalidTarget),
+    }
+}
+
+/// Refuses a grant type the client was not registered for.
+pub(crate) fn allowed(client: &Client, grant: &str) -> Result<(), DomainError> {
+    if client.grants.iter().any(|g| g == grant) {
+        Ok(())
+    } else {
+        Err(DomainError::UnauthorizedClient)
+    }
+}
+
+/// What a grant issued.
+#[derive(Debug)]
+pub(crate) struct Issued {
+    /// The signed access token.
+    pub(crate) access_token: String,
+    /// Its lifetime in seconds.
+    pub(crate) expires_in: i64,
+    /// The scope granted.
+    pub(crate) scope: String,
+    /// The next refresh token of the login, if the grant starts or continues one.
+    pub(crate) refresh_token: Option<String>,
+}
+
+/// Where the `jti` of an access token about to be signed comes from.
+enum Jti {
+    /// A client's own token: a fresh `jti` (deleting the client denies it by a client cutoff).
+    OfClient,
+    /// A token of a login: this `jti`, recorded beside its refresh token.
+    OfLogin(String),
+}
+
+/// Signs an RFC 9068 access token with `ring`'s active key.
+async fn access_token(
+    state: &AppState,
+    ring: &crate::keys::KeyRing,
+    client: &Client,
+    user: Option<&User>,
+    scope: &str,
+    audience: &str,
+    jti: Jti,
+) -> Result<(String, i64), DomainError> {
+    let mut custom = Map::new();
+    custom.insert("client_id".into(), json!(client.id));
+    if !scope.is_empty() {
+        custom.insert("scope".into(), json!(scope));
+    }
+    if let Some(user) = user {
+        if !user.roles.is_empty() {
+            custom.insert("roles".into(), json!(user.roles));
+        }
+        for (k, v) in &user.claims {
+            if !RESERVED.contains(&k.as_str()) {
+                custom.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let jti = match jti {
+        Jti::OfLogin(jti) => jti,
+        Jti::OfClient => random_token(16)?,
+    };
+    let lifetime = state.config.access_lifetime;
+    let token = TokenBuilder::with_custom(custom)
+        .issuer(state.config.issuer())
+        .subject(user.map_or(client.id.as_str(), |u| u.id.as_str()))
+        .audience(audience)
+        .expires_in(lifetime)
+        .clock(state.config.clock.as_ref())
+        .typ("at+jwt")
+        .jti(jti.as_str())
+        .sign(&ring.active)
+        .map_err(|e| DomainError::Internal(e.into()))?;
+    Ok((token, secs(lifetime)))
+}
+
+/// Starts a login: stores its family with the first refresh token and the `jti` of the access
+/// token issued beside it; returns the refresh token and that `jti`.
+async fn first_refresh_token(
+    state: &AppState,
+    family: &Family,
+    kid: &str,
+) -> Result<(String, String), DomainError> {
+    let now = state.now();
+    let token = random_token(32)?;
+    let jti = random_token(16)?;
+    let expires = (now + secs(state.config.refresh_idle)).min(family.expires_at);
+    let access = crate::store::IssuedAccess {
+        jti: &jti,
+        exp: now + secs(state.config.access_lifetime),
+        kid,
+    };
+    state
+        .store
+        .start_family(family, &refresh_hash(&token), expires, access, now)
+        .await?;
+    Ok((token, jti))
+}
+
+/// The client-credentials grant for an authenticated client: an access token of its own.
+pub(crate) async fn client_credentials(
+    state: &AppState,
+    client: &Client,
+    scope: Option<&str>,
+    audience: Option<&str>,
+) -> Result<Issued, DomainError> {
+    allowed(client, "client_credentials")?;
+    let scope = grant_scope(client, scope)?;
+    let audience = grant_audience(client, audience)?;
+    let ring = state.keys.current(state.now()).await?;
+    let (access_token, expires_in) =
+        access_token(state, &ring, client, None, &scope, &audience, Jti::OfClient).await?;
+    Ok(Issued {
+        access_token,
+        expires_in,
+        scope,
+        refresh_token: None,
+    })
+}
+
+/// Checks a user's password (rate-limited) and starts a login: a refresh family, a refresh
+/// token and an access token. Shared by the password grant and browser sessions.
+pub(crate) async fn password_login(
+    state: &AppState,
+    client: &Client,
+    username: &str,
+    password: Zeroizing<String>,
+    scope: String,
+    audience: String,
+    peer: Option<IpAddr>,
+) -> Result<Issued, DomainError> {
+    let client = client.clone();
+    if username.len() > crate::limits::MAX_USER_NAME {
+        return Err(DomainError::InvalidRequest("the user name is too long"));
+    }
+    if let Err(retry) = state.limits.attempt(username, peer).await {
+        inc(&state.metrics.rate_limited);
+        return Err(DomainError::TooManyAttempts(retry.as_secs()));
+    }
+    let user = state
+        .store
+        .user_by_name(username)
+        .await?
+        .filter(|u| !u.disabled);
+    let ok = state
+        .hashing
+        .check(
+            state.config.max_hash_wait,
+            password,
+            user.as_ref().map(|u| u.password_hash.clone()),
+            state.dummy_hash.clone(),
+        )
+        .await?;
+    let user = match (ok, user) {
+        (true, Some(user)) => user,
+        _ => {
+            tracing::info!(client = %client.id, "login failed");
+            inc(&state.metrics.login_failures);
+            return Err(DomainError::InvalidGrant("invalid username or password"));
+        }
+    };
+    let now = state.now();
+    let family = Family {
+        id: random_token(16)?,
+        user_id: Some(user.id.clone()),
+        client_id: client.id.clone(),
+        scope: scope.clone(),
+        audience: audience.clone(),
+        expires_at: now + secs(state.config.refresh_absolute),
+        revoked: false,
+    };
+    let ring = state.keys.current(now).await?;
+    let (refresh, jti) = first_refresh_token(state, &family, ring.kid()).await?;
+    let (access_token, expires_in) = access_token(
+        state,
+        &ring,
+        &client,
+        Some(&user),
+        &scope,
+        &audience,
+        Jti::OfLogin(jti),
+    )
+    .await?;
+    Ok(Issued {
+        access_token,
+        expires_in,
+        scope,
+        refresh_token: Some(refresh),
+    })
+}
+
+/// Uses a refresh token. Everything that can refuse the request without touching the token
+/// is checked first (its client, the scope asked for, the user), and the access token is
+/// signed before the rotation is committed, so a bad request never burns a good token:
+///
+/// - an unknown, expired or revoked token, or one of another client's logins: `invalid_grant`,
+///   nothing changes;
+/// - a scope outside what the login was granted *and* what the client may still have:
+///   `invalid_scope`, nothing changes;
+/// - a live token: rotated; of concurrent uses exactly one wins;
+/// - a token rotated less than `refresh_grace` ago, presented again by its client while its
+///   successor is unused: rotated again, the unused successor discarded (a lost answer, two
+///   tabs), so the family still has one live token;
+/// - any other rotated token: reuse, and the whole family is revoked.
+///
+/// Shared by the refresh grant and browser sessions.
+pub(crate) async fn rotate(
+    state: &AppState,
+    client: &Client,
+    presented: &str,
+    scope_request: Option<&str>,
+) -> Result<Issued, DomainError> {
+    let client = client.clone();
+    let now = state.now();
+    let hash = refresh_hash(presented);
+    let invalid = || DomainError::InvalidGrant("the refresh token is invalid");
+    let Some(family) = state.store.family_of(&hash).await? else {
+        return Err(invalid());
+    };
+    if family.client_id != client.id || family.revoked || family.expires_at <= now {
+        return Err(invalid());
+    }
+    // What the login was granted, less what the client may no longer have.
+    let granted: Vec<&str> = family
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && client.scopes.iter().any(|c| c == s))
+        .collect();
+    let scope = match scope_request {
+        Some(req) if req.split(' ').all(|s| granted.contains(&s)) => req.to_owned(),
+        Some(_) => return Err(DomainError::InvalidScope),
+        None => granted.join(" "),
+    };
+    let user = match &family.user_id {
+        Some(id) => match state
+            .users
+            .get(id, || state.store.user_by_id(id))
+            .await?
+            .filter(|u| !u.disabled)
+        {
+            Some(user) => Some(user),
+            None => {
+                state.end_login(&family.id, now).await?;
+                return Err(invalid());
+            }
+        },
+        None => None,
+    };
+    let ring = state.keys.current(now).await?;
+    let refresh = random_token(32)?;
+    let next = Successor {
+        hash: refresh_hash(&refresh),
+        expires_at: now + secs(state.config.refresh_idle),
+        jti: random_token(16)?,
+        access_exp: now + secs(state.config.access_lifetime),
+        kid: ring.kid().to_owned(),
+    };
+    let (access_token, expires_in) = access_token(
+        state,
+        &ring,
+        &client,
+        user.as_ref(),
+        &scope,
+        &family.audience,
+        Jti::OfLogin(next.jti.clone()),
+    )
+    .await?;
+    match state.store.use_refresh(&hash, now, &next).await? {
+        RefreshUse::Rotated(f) if f.id == family.id => {}
+        RefreshUse::Rotated(_) | RefreshUse::Invalid => return Err(invalid()),
+        RefreshUse::Reused { family_id, used_at } => {
+            let grace = secs(state.config.refresh_grace);
+            let again = grace > 0
+                && now - used_at <= grace
+                && state
+                    .store
+                    .regrace(&hash, now, now - grace, &next)
+                    .await?
+                    .is_some();
+            if !again {
+                // A rotated token came back: whoever holds the family's tokens, one copy leaked.
+                tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
+                inc(&state.metrics.reuse_detections);
+                state.end_login(&family_id, now).await?;
+                return Err(invalid());
+            }
+        }
+    }
+    Ok(Issued {
+        access_token,
+        expires_in,
+        scope,
+        refresh_token: Some(refresh),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+    use crate::config::Config;
+
+    /// A clock the test moves: no test here sleeps.
+    #[derive(Debug)]
+    struct TestClock(AtomicU64);
+
+    impl signet::Clock for TestClock {
+        fn now(&self) -> u64 {
+            self.0.load(Ordering::Relaxed)
+        }
+    }
+
+    impl TestClock {
+        fn advance(&self, secs: u64) {
+            self.0.fetch_add(secs, Ordering::Relaxed);
+        }
+    }
+
+    const PASSWORD: &str = "correct horse battery";
+
+    /// The issuer's state on a fresh SQLite file, with alice and a public client `web`, on
+    /// a test clock; no listener.
+    async fn issuer(dir: &std::path::Path) -> (AppState, Client, Arc<TestClock>) {
+        let clock = Arc::new(TestClock(AtomicU64::new(1_800_000_000)));
+        let mut config = Config::new();
+        config.data_dir = dir.to_path_buf();
+        config.clock = clock.clone();
+        config.refresh_idle = Duration::from_secs(3600);
+        let admin = crate::Admin::open(&config).await.unwrap();
+        admin
+            .add_user("alice", PASSWORD.to_owned().into(), vec![], Map::new())
+            .await
+            .unwrap();
+        admin
+            .add_client(
+                "web",
+                true,
+                None,
+                vec![],
+                vec!["a".into()],
+                vec!["api".into()],
+            )
+            .await
+            .unwrap();
+        let state = AppState::open(config).await.unwrap();
+        let client = state.store.client("web").await.unwrap().unwrap();
+        (state, client, clock)
+    }
+
+    async fn login(state: &AppState, client: &Client) -> String {
+        password_login(
+            state,
+            client,
+            "alice",
+            PASSWORD.to_owned().into(),
+            "a".into(),
+            "api".into(),
+            None,
+        )
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap()
+    }
+
+    async fn refresh(
+        state: &AppState,
+        client: &Client,
+        token: &str,
+    ) -> Result<String, DomainError> {
+        Ok(rotate(state, client, token, None)
+            .await?
+            .refresh_token
+            .unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_retry_within_the_grace_keeps_the_login_and_a_replay_after_it_ends_the_login() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, web, clock) = issuer(dir.path()).await;
+        let r0 = login(&state, &web).await;
+        let r1 = refresh(&state, &web, &r0).await.unwrap();
+        // The answer was lost; 5 s later the client presents r0 again: r1 is discarded.
+        clock.advance(5);
+        let r2 = refresh(&state, &web, &r0).await.unwrap();
+        assert!(matches!(
+            refresh(&state, &web, &r1).await,
+            Err(DomainError::InvalidGrant(_))
+        ));
+        // Past the grace (10 s), r0 once more is a replay: the whole login ends.
+        clock.advance(11);
+        assert!(matches!(
+            refresh(&state, &web, &r0).await,
+            Err(DomainError::InvalidGrant(_))
+        ));
+        assert!(matches!(
+            refresh(&state, &web, &r2).await,
+            Err(DomainError::InvalidGrant(_))
+        ));
+        let family = state.store.family_of(&refresh_hash(&r2)).await.unwrap();
+        assert!(family.unwrap().revoked, "the replay revoked the family");
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_unused_past_its_idle_lifetime_is_refused_without_ending_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, web, clock) = issuer(dir.path()).await;
+        let old = login(&state, &web).await;
+        clock.advance(1800);
+        let fresh = login(&state, &web).await;
+        clock.advance(1801); // `old` is idle past an hour; `fresh` is not
+        assert!(matches!(
+            refresh(&state, &web, &old).await,
+            Err(DomainError::InvalidGrant(_))
+        ));
+        assert!(refresh(&state, &web, &fresh).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn scopes_and_audiences_outside_the_clients_registration_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, web, _) = issuer(dir.path()).await;
+        assert!(matches!(
+            grant_scope(&web, Some("a admin")),
+            Err(DomainError::InvalidScope)
+        ));
+        assert_eq!(grant_scope(&web, None).unwrap(), "a");
+        assert!(matches!(
+            grant_audience(&web, Some("billing")),
+            Err(DomainError::InvalidTarget)
+        ));
+        assert_eq!(grant_audience(&web, None).unwrap(), "api");
+        // A public client has no client-credentials grant.
+        assert!(matches!(
+            client_credentials(&state, &web, None, None).await,
+            Err(DomainError::UnauthorizedClient)
+        ));
+        // A refresh cannot widen the scope of its login.
+        let r0 = login(&state, &web).await;
+        assert!(matches!(
+            rotate(&state, &web, &r0, Some("a b")).await,
+            Err(DomainError::InvalidScope)
+        ));
+        assert!(
+            refresh(&state, &web, &r0).await.is_ok(),
+            "the refused request burnt nothing"
+        );
+    }
+}
