@@ -13,7 +13,7 @@ use signet::{Algorithm, Jwk, SigningKey};
 use tokio::sync::RwLock;
 
 use crate::sealing::MasterKey;
-use crate::store::{SharedStore, StoredKey};
+use crate::store::{KeyAddition, SharedStore, StoredKey};
 
 /// The keys in force.
 #[derive(Debug, Clone)]
@@ -92,16 +92,16 @@ impl KeyManager {
 
     /// Makes a new key that starts signing at `active_from`.
     pub(crate) async fn create(&self, now: i64, active_from: i64) -> Result<String> {
-        self.make(now, active_from, false).await
+        self.make(now, active_from, KeyAddition::Always).await
     }
 
     /// Makes a key that signs from `now`, unless some key already signs: of processes starting
     /// at once on a fresh database, one makes the first key and the others load it.
     async fn create_first(&self, now: i64) -> Result<()> {
-        self.make(now, now, true).await.map(|_| ())
+        self.make(now, now, KeyAddition::First).await.map(|_| ())
     }
 
-    async fn make(&self, now: i64, active_from: i64, only_first: bool) -> Result<String> {
+    async fn make(&self, now: i64, active_from: i64, when: KeyAddition) -> Result<String> {
         let alg = self.alg;
         let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg)).await??;
         let kid = key
@@ -117,7 +117,7 @@ impl KeyManager {
             created_at: now,
             active_from,
         };
-        self.store.add_key(&stored, only_first).await?;
+        self.store.add_key(&stored, when).await?;
         Ok(kid)
     }
 
@@ -160,7 +160,9 @@ impl KeyManager {
         if let Some(every) = rotate_after {
             let pending = st.contains(&"next");
             if !pending && now - active_since >= i64::try_from(every.as_secs())? {
-                self.rotate(now).await?;
+                // Of instances that find the rotation due at once, one makes the key.
+                let lead = i64::try_from(self.lead_time.as_secs())?;
+                self.make(now, now + lead, KeyAddition::Rotation).await?;
             }
         }
         let keys = self.store.keys().await?;

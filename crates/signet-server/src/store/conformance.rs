@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use super::{
-    Client, EntryKind, Family, IssuedAccess, Location, RefreshUse, SharedStore, StoredKey,
-    Successor, User,
+    Client, EntryKind, Family, IssuedAccess, KeyAddition, Location, RefreshUse, SharedStore,
+    StoredKey, Successor, User,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -294,9 +294,11 @@ async fn of_first_keys_added_at_once_exactly_one_is_kept() {
         let tasks: Vec<_> = (0..10)
             .map(|n| {
                 let store = Arc::clone(&store);
-                tokio::spawn(
-                    async move { store.add_key(&key(&format!("first-{n}"), NOW), true).await },
-                )
+                tokio::spawn(async move {
+                    store
+                        .add_key(&key(&format!("first-{n}"), NOW), KeyAddition::First)
+                        .await
+                })
             })
             .collect();
         for t in tasks {
@@ -304,7 +306,10 @@ async fn of_first_keys_added_at_once_exactly_one_is_kept() {
         }
         assert_eq!(store.keys().await.unwrap().len(), 1, "{name}");
         let before = store.keys_version().await.unwrap();
-        store.add_key(&key("next", NOW + 300), false).await.unwrap();
+        store
+            .add_key(&key("next", NOW + 300), KeyAddition::Always)
+            .await
+            .unwrap();
         assert_ne!(store.keys_version().await.unwrap(), before, "{name}");
         // Revoking a key ends the logins it signed for and publishes a key entry.
         login(&store, "f1", b"r0", "jti-0").await;
@@ -314,7 +319,10 @@ async fn of_first_keys_added_at_once_exactly_one_is_kept() {
             "{name}: k1 was never stored"
         );
         let kept = store.keys().await.unwrap()[0].kid.clone();
-        store.add_key(&key("k1", NOW - 10), false).await.unwrap();
+        store
+            .add_key(&key("k1", NOW - 10), KeyAddition::Always)
+            .await
+            .unwrap();
         assert_eq!(
             store.revoke_key("k1", NOW, NOW + 900).await.unwrap(),
             Some(1)
@@ -330,6 +338,39 @@ async fn of_first_keys_added_at_once_exactly_one_is_kept() {
         assert!(
             feed.iter()
                 .any(|e| e.kind == EntryKind::Jti && e.id == "jti-0"),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_instances_making_a_due_rotation_at_once_exactly_one_adds_a_key() {
+    for (name, store, _dir) in stores().await {
+        store
+            .add_key(&key("old", NOW - 100), KeyAddition::First)
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..10)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    store
+                        .add_key(&key(&format!("next-{n}"), NOW + 300), KeyAddition::Rotation)
+                        .await
+                })
+            })
+            .collect();
+        let mut added = 0;
+        for t in tasks {
+            added += usize::from(t.await.unwrap().unwrap());
+        }
+        assert_eq!(added, 1, "{name}");
+        assert_eq!(store.keys().await.unwrap().len(), 2, "{name}");
+        // Once that key signs, the next rotation may add one again.
+        let mut later = key("after", NOW + 900);
+        later.created_at = NOW + 600;
+        assert!(
+            store.add_key(&later, KeyAddition::Rotation).await.unwrap(),
             "{name}"
         );
     }

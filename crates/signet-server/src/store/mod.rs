@@ -18,7 +18,7 @@ mod types;
 
 pub use types::{Client, User};
 pub(crate) use types::{
-    EntryKind, Family, FeedEntry, IssuedAccess, RefreshUse, StoredKey, Successor,
+    EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition, RefreshUse, StoredKey, Successor,
 };
 
 /// Why the store could not do what was asked.
@@ -104,9 +104,10 @@ pub(crate) trait ClientStore {
 /// Signing keys (sealed private parts, public JWKs).
 #[async_trait]
 pub(crate) trait KeyStore {
-    /// Stores a signing key. With `only_first`, only if no stored key signs yet at its
-    /// `active_from`: of instances adding a first key at once, exactly one key is kept.
-    async fn add_key(&self, key: &StoredKey, only_first: bool) -> StoreResult<()>;
+    /// Stores a signing key when `when` allows, atomically: of instances adding a first key,
+    /// or making the same scheduled rotation, at once, exactly one key is kept. Returns
+    /// whether this one was.
+    async fn add_key(&self, key: &StoredKey, when: KeyAddition) -> StoreResult<bool>;
     /// Every stored key, by `active_from`.
     async fn keys(&self) -> StoreResult<Vec<StoredKey>>;
     /// Removes a key (retired past its last token).

@@ -15,7 +15,7 @@ use sqlx::{Acquire, query, query_as, query_scalar};
 
 use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
 use super::{
-    Change, Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyStore,
+    Change, Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition, KeyStore,
     RefreshStore, RefreshUse, RevocationStore, Store, StoreError, StoreResult, StoredKey,
     Successor, User, UserStore,
 };
@@ -283,26 +283,30 @@ impl ClientStore for PgStore {
 
 #[async_trait]
 impl KeyStore for PgStore {
-    async fn add_key(&self, key: &StoredKey, only_first: bool) -> StoreResult<()> {
+    async fn add_key(&self, key: &StoredKey, when: KeyAddition) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         query("SELECT pg_advisory_xact_lock($1)")
             .bind(KEYS_LOCK)
             .execute(&mut *tx)
             .await?;
-        query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) SELECT $1, $2, $3, $4, $5, $6 \
-               WHERE NOT $7 OR NOT EXISTS (SELECT 1 FROM signing_keys WHERE active_from <= $6)")
+        let added = query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) SELECT $1, $2, $3, $4, $5, $6 \
+               WHERE $7 = 'always' \
+               OR ($7 = 'first' AND NOT EXISTS (SELECT 1 FROM signing_keys WHERE active_from <= $6)) \
+               OR ($7 = 'rotation' AND NOT EXISTS (SELECT 1 FROM signing_keys WHERE active_from > $5))")
             .bind(&key.kid)
             .bind(&key.alg)
             .bind(&key.sealed)
             .bind(&key.public_jwk)
             .bind(key.created_at)
             .bind(key.active_from)
-            .bind(only_first)
+            .bind(when.name())
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+            == 1;
         notify(&mut *tx, Change::Config).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(added)
     }
 
     async fn keys(&self) -> StoreResult<Vec<StoredKey>> {

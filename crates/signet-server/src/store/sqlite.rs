@@ -14,9 +14,9 @@ use sqlx::{FromRow, query, query_as, query_scalar};
 
 use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
 use super::{
-    Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyStore, RefreshStore,
-    RefreshUse, RevocationStore, Store, StoreError, StoreResult, StoredKey, Successor, User,
-    UserStore,
+    Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition, KeyStore,
+    RefreshStore, RefreshUse, RevocationStore, Store, StoreError, StoreResult, StoredKey,
+    Successor, User, UserStore,
 };
 
 /// The migrations embedded in the binary.
@@ -289,22 +289,24 @@ impl ClientStore for SqliteStore {
 
 #[async_trait]
 impl KeyStore for SqliteStore {
-    async fn add_key(&self, key: &StoredKey, only_first: bool) -> StoreResult<()> {
+    async fn add_key(&self, key: &StoredKey, when: KeyAddition) -> StoreResult<bool> {
         let _writing = self.writer.lock().await;
-        // One statement: of concurrent first keys exactly one is kept.
-        query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) SELECT ?, ?, ?, ?, ?, ? \
-               WHERE NOT ? OR NOT EXISTS (SELECT 1 FROM signing_keys WHERE active_from <= ?)")
+        // One statement: of concurrent first keys, or rotations, exactly one is kept.
+        Ok(query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+               WHERE ?7 = 'always' \
+               OR (?7 = 'first' AND NOT EXISTS (SELECT 1 FROM signing_keys WHERE active_from <= ?6)) \
+               OR (?7 = 'rotation' AND NOT EXISTS (SELECT 1 FROM signing_keys WHERE active_from > ?5))")
             .bind(&key.kid)
             .bind(&key.alg)
             .bind(&key.sealed)
             .bind(&key.public_jwk)
             .bind(key.created_at)
             .bind(key.active_from)
-            .bind(only_first)
-            .bind(key.active_from)
+            .bind(when.name())
             .execute(&self.pool)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected()
+            == 1)
     }
 
     async fn keys(&self) -> StoreResult<Vec<StoredKey>> {

@@ -52,6 +52,28 @@ pub(crate) struct StoredKey {
     pub(crate) active_from: i64,
 }
 
+/// When a new signing key is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyAddition {
+    /// Always (an operator's rotation).
+    Always,
+    /// Only if no stored key signs yet at its `active_from` (the first key).
+    First,
+    /// Only if no stored key is waiting to sign after its `created_at` (a scheduled rotation).
+    Rotation,
+}
+
+impl KeyAddition {
+    /// The name the stores' statements compare.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Always => "always",
+            Self::First => "first",
+            Self::Rotation => "rotation",
+        }
+    }
+}
+
 /// A refresh-token family (one login).
 #[derive(Debug, Clone)]
 pub(crate) struct Family {
