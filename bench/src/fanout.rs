@@ -4,9 +4,12 @@
 //! request to the event's arrival) at p50/p99/max, the issuer's CPU while the streams are open
 //! and idle, and its memory per open stream. Prints a Markdown table.
 //!
+//! With a PostgreSQL URL as a third argument, two instances share a fresh schema of that
+//! database: the streams are held at instance B and the revocations taken at instance A.
+//!
 //! Run: `cargo build --release -p signet-cli && cargo run --release --manifest-path
-//! bench/Cargo.toml --bin fanout-bench -- [streams] [revocations]` (needs `ulimit -n` above
-//! the stream count).
+//! bench/Cargo.toml --bin fanout-bench -- [streams] [revocations] [postgres-url]` (needs
+//! `ulimit -n` above the stream count; `psql` for the PostgreSQL run).
 
 use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
@@ -17,7 +20,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-const PORT: u16 = 18282;
+/// Instance A (revocations) and B (streams); the same instance on SQLite.
+const PORT_A: u16 = 18282;
+const PORT_B: u16 = 18283;
 const SECRET: &str = "a-bench-client-secret-of-at-least-32-chars";
 
 fn signet() -> Command {
@@ -55,10 +60,11 @@ fn basic() -> String {
 
 /// One follower: opens the stream and records when each revocation's `jti` arrives.
 async fn follow(
+    port: u16,
     arrivals: Arc<Mutex<Vec<(String, Instant)>>>,
     opened: tokio::sync::mpsc::Sender<()>,
 ) {
-    let mut conn = TcpStream::connect(("127.0.0.1", PORT)).await.unwrap();
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let request = format!(
         "GET /oauth2/revocations HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: Basic {}\r\n\r\n",
         basic()
@@ -102,10 +108,28 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let streams: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let revocations: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let database = args.get(3).map(|base| {
+        let schema = format!("signet_fanout_{}", std::process::id());
+        let made = Command::new("psql")
+            .args(["-q", base, "-c"])
+            .arg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+            .status()
+            .unwrap();
+        assert!(made.success(), "psql could not make the schema");
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}options=-c%20search_path%3D{schema}")
+    });
+    let on_db = |cmd: &mut Command| {
+        if let Some(url) = &database {
+            cmd.env("SIGNET_DATABASE_URL", url);
+        }
+    };
 
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
-    let mut add = signet()
+    let mut add = signet();
+    on_db(&mut add);
+    let mut add = add
         .args(["client", "add", "backend", "--secret-stdin", "--audience", "api", "--scope", "a"])
         .arg("--data-dir")
         .arg(&data)
@@ -116,31 +140,49 @@ async fn main() {
     add.stdin.take().unwrap().write_all(SECRET.as_bytes()).unwrap();
     assert!(add.wait().unwrap().success());
     let cap = (streams + 100).to_string();
-    let mut issuer: Child = signet()
-        .args(["serve", "--listen", &format!("127.0.0.1:{PORT}"), "--metrics-listen", "off"])
-        .args(["--max-connections", &cap, "--max-streams", &cap, "--max-streams-per-client", &cap])
-        .arg("--data-dir")
-        .arg(&data)
-        .env("SIGNET_LOG", "warn")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = issuer.id();
+    let start = |port: u16| -> Child {
+        let mut cmd = signet();
+        on_db(&mut cmd);
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", "off"])
+            .args(["--issuer", "http://signet.bench"])
+            .args(["--max-connections", &cap, "--max-streams", &cap, "--max-streams-per-client", &cap])
+            .arg("--data-dir")
+            .arg(&data)
+            .env("SIGNET_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{PORT}");
-    for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
+    let ready = |port: u16| {
+        let http = http.clone();
+        async move {
+            for _ in 0..100 {
+                if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("the issuer on {port} did not start");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
+    let mut issuer = start(PORT_A);
+    ready(PORT_A).await;
+    // On PostgreSQL the streams are held at a second instance.
+    let (mut holder, stream_port) = match &database {
+        Some(_) => (Some(start(PORT_B)), PORT_B),
+        None => (None, PORT_A),
+    };
+    ready(stream_port).await;
+    let pid = holder.as_ref().map_or(issuer.id(), Child::id);
+    let base = format!("http://127.0.0.1:{PORT_A}");
     let rss_before = rss_of(pid);
 
     let arrivals = Arc::new(Mutex::new(Vec::with_capacity(streams * revocations)));
     let (opened_tx, mut opened) = tokio::sync::mpsc::channel(streams);
     let started = Instant::now();
     for i in 0..streams {
-        tokio::spawn(follow(Arc::clone(&arrivals), opened_tx.clone()));
+        tokio::spawn(follow(stream_port, Arc::clone(&arrivals), opened_tx.clone()));
         if i % 500 == 499 {
             // Open in waves, as followers reconnecting after a deploy would.
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -206,12 +248,21 @@ async fn main() {
     latencies.sort();
     let _ = issuer.kill();
     let _ = issuer.wait();
+    if let Some(b) = holder.as_mut() {
+        let _ = b.kill();
+        let _ = b.wait();
+    }
+    let setup = if database.is_some() {
+        "PostgreSQL, revoked at A, streams at B"
+    } else {
+        "SQLite, one instance"
+    };
 
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
-    println!("| streams | revocations | delivered | p50 | p99 | max | idle issuer CPU | memory per stream | all open after |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| setup | streams | revocations | delivered | p50 | p99 | max | idle issuer CPU | memory per stream | all open after |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {streams} | {revocations} | {} of {} | {} | {} | {} | {:.1} % of a core | {:.1} KiB | {:.1} s |",
+        "| {setup} | {streams} | {revocations} | {} of {} | {} | {} | {} | {:.1} % of a core | {:.1} KiB | {:.1} s |",
         latencies.len(),
         streams * revocations,
         ms(percentile(&latencies, 0.50)),
