@@ -77,9 +77,10 @@ pub(crate) fn prepare(dir: &Path, db: &Path) -> Result<()> {
                 .and_then(|n| n.to_str())
                 .unwrap_or("signet.db")
         ));
-        if file.exists() {
-            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                .with_context(|| format!("cannot restrict {}", file.display()))?;
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            // Not there (yet, or any more: a closing connection removes the `-wal` file).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other.with_context(|| format!("cannot restrict {}", file.display()))?,
         }
     }
     Ok(())
