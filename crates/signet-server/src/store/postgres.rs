@@ -11,7 +11,7 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
-use sqlx::{Acquire, query, query_as, query_scalar};
+use sqlx::{query, query_as, query_scalar};
 
 use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
 use super::{
@@ -403,14 +403,16 @@ impl RefreshStore for PgStore {
         now: i64,
         next: &Successor,
     ) -> StoreResult<RefreshUse> {
-        let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
-        // The row lock taken here makes concurrent uses wait; when they go on, `used_at` is set
-        // and they claim nothing.
+        // One statement, so one round trip and its own transaction: it claims the token (the
+        // row lock makes concurrent uses wait; when they go on, `used_at` is set and they
+        // claim nothing), reads its family, and stores the successor if the family is live.
         let claimed: Option<FamilyRow> = query_as(
             "WITH claimed AS (UPDATE refresh_tokens SET used_at = $1, next_hash = $2, next_expires_at = $3, next_jti = $4, \
-             next_access_exp = $5, next_access_kid = $6 WHERE hash = $7 AND used_at IS NULL AND expires_at > $1 RETURNING family_id) \
-             SELECT f.* FROM refresh_families f JOIN claimed c ON f.id = c.family_id",
+             next_access_exp = $5, next_access_kid = $6 WHERE hash = $7 AND used_at IS NULL AND expires_at > $1 RETURNING family_id), \
+             family AS (SELECT f.* FROM refresh_families f JOIN claimed c ON f.id = c.family_id), \
+             successor AS (INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) \
+             SELECT $2, id, $1, LEAST($3, expires_at), $4, $5, $6 FROM family WHERE revoked_at IS NULL AND expires_at > $1) \
+             SELECT * FROM family",
         )
         .bind(now)
         .bind(&next.hash)
@@ -419,31 +421,16 @@ impl RefreshStore for PgStore {
         .bind(next.access_exp)
         .bind(&next.kid)
         .bind(hash)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
-        let Some(family) = claimed else {
-            drop(tx);
-            let row: Option<TokenRow> = query_as(TOKEN_WITH_FAMILY)
-                .bind(hash)
-                .fetch_optional(&mut *conn)
-                .await?;
-            return Ok(super::not_claimed(row));
-        };
-        let outcome = super::rotated(Family::from(family), now);
-        if let RefreshUse::Rotated(family) = &outcome {
-            query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(&next.hash)
-                .bind(&family.id)
-                .bind(now)
-                .bind(next.expires_at.min(family.expires_at))
-                .bind(&next.jti)
-                .bind(next.access_exp)
-                .bind(&next.kid)
-                .execute(&mut *tx)
-                .await?;
+        if let Some(family) = claimed {
+            return Ok(super::rotated(Family::from(family), now));
         }
-        tx.commit().await?;
-        Ok(outcome)
+        let row: Option<TokenRow> = query_as(TOKEN_WITH_FAMILY)
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(super::not_claimed(row))
     }
 
     async fn refresh_family(&self, hash: &[u8], now: i64) -> StoreResult<Option<(Family, i64)>> {
