@@ -11,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-10}
-signet="$root/target/release/signet"
+signet=${SIGNET_BIN:-$root/target/release/signet}
 [ -x "$signet" ] || { echo "build it first: cargo build --release -p signet-cli" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk" >&2; exit 1; }
 (cd "$here" && [ -d node_modules/oidc-provider ] || npm install --silent --no-audit --no-fund)

@@ -257,19 +257,22 @@ pub(crate) async fn password_login(
     })
 }
 
-/// Uses a refresh token. Everything that can refuse the request without touching the token
-/// is checked first (its client, the scope asked for, the user), and the access token is
-/// signed before the rotation is committed, so a bad request never burns a good token:
+/// Uses a refresh token:
 ///
 /// - an unknown, expired or revoked token, or one of another client's logins: `invalid_grant`,
 ///   nothing changes;
 /// - a scope outside what the login was granted *and* what the client may still have:
-///   `invalid_scope`, nothing changes;
+///   `invalid_scope`, nothing changes (a request that names a scope is checked against the
+///   login before the token is touched);
 /// - a live token: rotated; of concurrent uses exactly one wins;
 /// - a token rotated less than `refresh_grace` ago, presented again by its client while its
 ///   successor is unused: rotated again, the unused successor discarded (a lost answer, two
 ///   tabs), so the family still has one live token;
 /// - any other rotated token: reuse, and the whole family is revoked.
+///
+/// The common request (no scope named) costs one write: the store claims the token only if
+/// its login is this client's and live, and the access token is signed after that commit. An
+/// answer lost after the commit (or a signing failure) is what the grace rule is for.
 ///
 /// Shared by the refresh grant and browser sessions.
 pub(crate) async fn rotate(
@@ -282,23 +285,49 @@ pub(crate) async fn rotate(
     let now = state.now();
     let hash = refresh_hash(presented);
     let invalid = || DomainError::InvalidGrant("the refresh token is invalid");
-    let Some(family) = state.store.family_of(&hash).await? else {
-        return Err(invalid());
-    };
-    if family.client_id != client.id || family.revoked || family.expires_at <= now {
-        return Err(invalid());
+    if let Some(requested) = scope_request {
+        let Some(family) = state.store.family_of(&hash).await? else {
+            return Err(invalid());
+        };
+        if family.client_id != client.id || family.revoked || family.expires_at <= now {
+            return Err(invalid());
+        }
+        granted_scope(&family, &client, Some(requested))?;
     }
-    // What the login was granted, less what the client may no longer have.
-    let granted: Vec<&str> = family
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty() && client.scopes.iter().any(|c| c == s))
-        .collect();
-    let scope = match scope_request {
-        Some(req) if req.split(' ').all(|s| granted.contains(&s)) => req.to_owned(),
-        Some(_) => return Err(DomainError::InvalidScope),
-        None => granted.join(" "),
+    let ring = state.keys.current(now).await?;
+    let refresh = random_token(32)?;
+    let next = Successor {
+        hash: refresh_hash(&refresh),
+        expires_at: now + secs(state.config.refresh_idle),
+        jti: random_token(16)?,
+        access_exp: now + secs(state.config.access_lifetime),
+        kid: ring.kid().to_owned(),
     };
+    let family = match state
+        .store
+        .use_refresh(&hash, &client.id, now, &next)
+        .await?
+    {
+        RefreshUse::Rotated(family) => family,
+        RefreshUse::Invalid => return Err(invalid()),
+        RefreshUse::Reused { family_id, used_at } => {
+            let grace = secs(state.config.refresh_grace);
+            let again = if grace > 0 && now - used_at <= grace {
+                state.store.regrace(&hash, now, now - grace, &next).await?
+            } else {
+                None
+            };
+            let Some(family) = again else {
+                // A rotated token came back: whoever holds the family's tokens, one copy leaked.
+                tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
+                inc(&state.metrics.reuse_detections);
+                state.end_login(&family_id, now).await?;
+                return Err(invalid());
+            };
+            family
+        }
+    };
+    let scope = granted_scope(&family, &client, scope_request)?;
     let user = match &family.user_id {
         Some(id) => match state
             .users
@@ -308,20 +337,12 @@ pub(crate) async fn rotate(
         {
             Some(user) => Some(user),
             None => {
+                // The user is gone or disabled: the login ends.
                 state.end_login(&family.id, now).await?;
                 return Err(invalid());
             }
         },
         None => None,
-    };
-    let ring = state.keys.current(now).await?;
-    let refresh = random_token(32)?;
-    let next = Successor {
-        hash: refresh_hash(&refresh),
-        expires_at: now + secs(state.config.refresh_idle),
-        jti: random_token(16)?,
-        access_exp: now + secs(state.config.access_lifetime),
-        kid: ring.kid().to_owned(),
     };
     let (access_token, expires_in) = access_token(
         state,
@@ -333,33 +354,32 @@ pub(crate) async fn rotate(
         Jti::OfLogin(next.jti.clone()),
     )
     .await?;
-    match state.store.use_refresh(&hash, now, &next).await? {
-        RefreshUse::Rotated(f) if f.id == family.id => {}
-        RefreshUse::Rotated(_) | RefreshUse::Invalid => return Err(invalid()),
-        RefreshUse::Reused { family_id, used_at } => {
-            let grace = secs(state.config.refresh_grace);
-            let again = grace > 0
-                && now - used_at <= grace
-                && state
-                    .store
-                    .regrace(&hash, now, now - grace, &next)
-                    .await?
-                    .is_some();
-            if !again {
-                // A rotated token came back: whoever holds the family's tokens, one copy leaked.
-                tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
-                inc(&state.metrics.reuse_detections);
-                state.end_login(&family_id, now).await?;
-                return Err(invalid());
-            }
-        }
-    }
     Ok(Issued {
         access_token,
         expires_in,
         scope,
         refresh_token: Some(refresh),
     })
+}
+
+/// The scope a refresh of `family` by `client` gets: the one requested if the login was
+/// granted all of it and the client may still have it, else what the login was granted less
+/// what the client may no longer have.
+fn granted_scope(
+    family: &Family,
+    client: &Client,
+    requested: Option<&str>,
+) -> Result<String, DomainError> {
+    let granted: Vec<&str> = family
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && client.scopes.iter().any(|c| c == s))
+        .collect();
+    match requested {
+        Some(req) if req.split(' ').all(|s| granted.contains(&s)) => Ok(req.to_owned()),
+        Some(_) => Err(DomainError::InvalidScope),
+        None => Ok(granted.join(" ")),
+    }
 }
 
 #[cfg(test)]

@@ -91,13 +91,44 @@ async fn login(store: &SharedStore, id: &str, token: &[u8], jti: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_token_stolen_by_another_client_is_neither_rotated_nor_taken_for_reuse() {
+    for (name, store, _dir) in stores().await {
+        login(&store, "f1", b"r0", "jti-0").await;
+        // Claims of many tokens committed together: the other client's claim is left out.
+        let (s0, s1) = (successor(0), successor(1));
+        let (stolen, own) = tokio::join!(
+            store.use_refresh(b"r0", "other", NOW + 1, &s0),
+            store.use_refresh(b"r0", "web", NOW + 1, &s1),
+        );
+        let (stolen, own) = (stolen.unwrap(), own.unwrap());
+        assert!(matches!(own, RefreshUse::Rotated(_)), "{name}");
+        assert!(
+            matches!(stolen, RefreshUse::Invalid),
+            "{name}: another client cannot rotate the token"
+        );
+        // Used now, the token shown by the other client is still no reuse of its own login.
+        let again = store
+            .use_refresh(b"r0", "other", NOW + 2, &successor(2))
+            .await
+            .unwrap();
+        assert!(matches!(again, RefreshUse::Invalid), "{name}");
+        let family = store.family_of(&successor(1).hash).await.unwrap().unwrap();
+        assert!(!family.revoked, "{name}: the owner's login stands");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_uses_of_one_refresh_token_have_exactly_one_winner() {
     for (name, store, _dir) in stores().await {
         login(&store, "f1", b"r0", "jti-0").await;
         let tasks: Vec<_> = (0..50)
             .map(|n| {
                 let store = Arc::clone(&store);
-                tokio::spawn(async move { store.use_refresh(b"r0", NOW + 1, &successor(n)).await })
+                tokio::spawn(async move {
+                    store
+                        .use_refresh(b"r0", "web", NOW + 1, &successor(n))
+                        .await
+                })
             })
             .collect();
         let mut rotated = 0;
@@ -142,7 +173,7 @@ async fn a_revoked_family_rotates_nothing_and_denies_its_access_tokens() {
         store.revoke_family("f1", NOW).await.unwrap();
         assert!(matches!(
             store
-                .use_refresh(b"r0", NOW + 1, &successor(0))
+                .use_refresh(b"r0", "web", NOW + 1, &successor(0))
                 .await
                 .unwrap(),
             RefreshUse::Invalid
@@ -171,7 +202,7 @@ async fn the_grace_rule_keeps_one_live_token_and_never_revives_a_used_successor(
         login(&store, "f1", b"r0", "jti-0").await;
         assert!(matches!(
             store
-                .use_refresh(b"r0", NOW + 1, &successor(1))
+                .use_refresh(b"r0", "web", NOW + 1, &successor(1))
                 .await
                 .unwrap(),
             RefreshUse::Rotated(_)
@@ -202,7 +233,7 @@ async fn the_grace_rule_keeps_one_live_token_and_never_revives_a_used_successor(
         // Once successor 2 is used, the grace no longer applies.
         assert!(matches!(
             store
-                .use_refresh(&successor(2).hash, NOW + 3, &successor(3))
+                .use_refresh(&successor(2).hash, "web", NOW + 3, &successor(3))
                 .await
                 .unwrap(),
             RefreshUse::Rotated(_)

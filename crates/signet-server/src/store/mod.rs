@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+mod batch;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -22,7 +23,7 @@ pub(crate) use types::{
 };
 
 /// Why the store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// What was to be added exists already (a user name, a client id).
@@ -134,14 +135,19 @@ pub(crate) trait RefreshStore {
         access: IssuedAccess<'_>,
         now: i64,
     ) -> StoreResult<()>;
-    /// Uses a refresh token. **Exactly one winner**: of any number of concurrent uses of one
-    /// token, from any number of processes sharing the store, exactly one returns
-    /// [`RefreshUse::Rotated`]; in the same transaction the token is marked used and `next`
-    /// stored as the family's one live token. Every other use returns [`RefreshUse::Reused`]
-    /// (with when it was used) or [`RefreshUse::Invalid`] (unknown, expired, family over or
-    /// revoked), and changes nothing.
-    async fn use_refresh(&self, hash: &[u8], now: i64, next: &Successor)
-    -> StoreResult<RefreshUse>;
+    /// Uses a refresh token of a login of `client_id`. **Exactly one winner**: of any number of
+    /// concurrent uses of one token, from any number of processes sharing the store, exactly
+    /// one returns [`RefreshUse::Rotated`]; in the same transaction the token is marked used and
+    /// `next` stored as the family's one live token. Every other use returns
+    /// [`RefreshUse::Reused`] (with when it was used) or [`RefreshUse::Invalid`] (unknown,
+    /// expired, family over or revoked, or a login of another client), and changes nothing.
+    async fn use_refresh(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        now: i64,
+        next: &Successor,
+    ) -> StoreResult<RefreshUse>;
     /// The family of a live refresh token and the token's expiry (for introspection).
     async fn refresh_family(&self, hash: &[u8], now: i64) -> StoreResult<Option<(Family, i64)>>;
     /// The family a refresh token belongs to, whatever the token's state.
@@ -264,20 +270,15 @@ pub(crate) fn check_migrated(
     Ok(())
 }
 
-/// What a claimed (just marked used) token's family means: rotated, unless the family is over.
-fn rotated(family: Family, now: i64) -> RefreshUse {
-    if family.revoked || family.expires_at <= now {
-        RefreshUse::Invalid
-    } else {
-        RefreshUse::Rotated(family)
-    }
-}
-
-/// What a token that could not be claimed means: reuse if it was used before and its family
-/// stands, else nothing.
-fn not_claimed(row: Option<rows::TokenRow>) -> RefreshUse {
+/// What a token of `client_id` that could not be claimed means: reuse if it was used before and
+/// its family stands, else nothing.
+fn not_claimed(row: Option<rows::TokenRow>, client_id: &str) -> RefreshUse {
     match row {
-        Some(row) if row.token_used.is_some() && row.family.revoked_at.is_none() => {
+        Some(row)
+            if row.token_used.is_some()
+                && row.family.revoked_at.is_none()
+                && row.family.client_id == client_id =>
+        {
             RefreshUse::Reused {
                 used_at: row.token_used.unwrap_or(0),
                 family_id: Family::from(row.family).id,

@@ -1,7 +1,8 @@
 //! The PostgreSQL store, for several issuer instances sharing one database. Correct under
 //! concurrency across processes:
 //! - a refresh rotation is one transaction whose `UPDATE ... WHERE used_at IS NULL` takes the
-//!   token's row lock, so of concurrent uses exactly one claims it;
+//!   token's row lock, so of concurrent uses exactly one claims it; an instance commits the
+//!   rotations that arrive together as one statement (see [`super::batch`]);
 //! - every insert into the revocation feed first takes one transaction-scoped advisory lock,
 //!   so entries commit in cursor order (a `BIGSERIAL` alone would let a lower number commit
 //!   after a higher one, and a follower paging by cursor skip it);
@@ -11,8 +12,9 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
-use sqlx::{query, query_as, query_scalar};
+use sqlx::{FromRow, Row, query, query_as, query_scalar};
 
+use super::batch::{Claim, ClaimAll, Claims};
 use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
 use super::{
     Change, Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition, KeyStore,
@@ -36,6 +38,81 @@ const TOKEN_WITH_FAMILY: &str = "SELECT f.*, t.expires_at AS token_exp, t.used_a
 #[derive(Debug, Clone)]
 pub(crate) struct PgStore {
     pool: PgPool,
+    /// Refresh-token claims waiting for the next group commit.
+    claims: Claims,
+}
+
+/// The group-commit statement: many claims as one `UPDATE ... FROM unnest(...)` that also
+/// stores each winner's successor.
+struct PgClaims {
+    pool: PgPool,
+}
+
+/// Group commits of one instance in flight at once: the database syncs several at a time.
+const PARALLEL_CLAIMS: usize = 1;
+
+/// How often a group commit that lost a deadlock to another instance's is tried again.
+const DEADLOCK_RETRIES: usize = 3;
+
+#[async_trait]
+impl ClaimAll for PgClaims {
+    async fn claim_all(&self, claims: &[Claim]) -> StoreResult<Vec<(Vec<u8>, FamilyRow)>> {
+        let column = |f: fn(&Claim) -> _| claims.iter().map(f).collect::<Vec<_>>();
+        let (hashes, nexts): (Vec<&[u8]>, Vec<&[u8]>) = claims
+            .iter()
+            .map(|c| (c.hash.as_slice(), c.next.hash.as_slice()))
+            .unzip();
+        let nows: Vec<i64> = column(|c| c.now);
+        let next_exps: Vec<i64> = column(|c| c.next.expires_at);
+        let access_exps: Vec<i64> = column(|c| c.next.access_exp);
+        let clients: Vec<&str> = claims.iter().map(|c| c.client_id.as_str()).collect();
+        let (jtis, kids): (Vec<&str>, Vec<&str>) = claims
+            .iter()
+            .map(|c| (c.next.jti.as_str(), c.next.kid.as_str()))
+            .unzip();
+        let mut attempt = 0;
+        loop {
+            // Two instances whose batches share tokens can lock them in opposite orders; the
+            // database then aborts one statement, which changed nothing and is run again.
+            let result = query(
+                "WITH input AS (SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bytea[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::text[]) \
+                 AS i(hash, now, next_hash, next_exp, jti, access_exp, kid, client_id) ORDER BY hash), \
+                 claimed AS (UPDATE refresh_tokens t SET used_at = i.now, next_hash = i.next_hash, next_expires_at = i.next_exp, \
+                 next_jti = i.jti, next_access_exp = i.access_exp, next_access_kid = i.kid FROM input i \
+                 WHERE t.hash = ANY($1) AND t.hash = i.hash AND t.used_at IS NULL AND t.expires_at > i.now \
+                 AND (SELECT f.client_id = i.client_id AND f.revoked_at IS NULL AND f.expires_at > i.now FROM refresh_families f WHERE f.id = t.family_id) \
+                 RETURNING t.hash AS claimed_hash, t.family_id, i.now AS claimed_at, i.next_hash, i.next_exp, i.jti, i.access_exp, i.kid), \
+                 live AS (SELECT c.*, f.* FROM claimed c, LATERAL (SELECT * FROM refresh_families f WHERE f.id = c.family_id) f), \
+                 successor AS (INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) \
+                 SELECT next_hash, id, claimed_at, LEAST(next_exp, expires_at), jti, access_exp, kid FROM live) \
+                 SELECT * FROM live",
+            )
+            .bind(&hashes)
+            .bind(&nows)
+            .bind(&nexts)
+            .bind(&next_exps)
+            .bind(&jtis)
+            .bind(&access_exps)
+            .bind(&kids)
+            .bind(&clients)
+            .fetch_all(&self.pool)
+            .await;
+            match result {
+                Ok(rows) => {
+                    return rows
+                        .iter()
+                        .map(|row| Ok((row.try_get("claimed_hash")?, FamilyRow::from_row(row)?)))
+                        .collect();
+                }
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some("40P01") && attempt < DEADLOCK_RETRIES =>
+                {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
 }
 
 /// The channel of feed changes (LISTEN/NOTIFY).
@@ -152,7 +229,10 @@ impl PgStore {
                     .unwrap_or_default();
             super::check_migrated(&MIGRATIONS, &applied)?;
         }
-        Ok(Self { pool })
+        Ok(Self {
+            claims: Claims::start(PgClaims { pool: pool.clone() }, PARALLEL_CLAIMS),
+            pool,
+        })
     }
 }
 
@@ -400,37 +480,21 @@ impl RefreshStore for PgStore {
     async fn use_refresh(
         &self,
         hash: &[u8],
+        client_id: &str,
         now: i64,
         next: &Successor,
     ) -> StoreResult<RefreshUse> {
-        // One statement, so one round trip and its own transaction: it claims the token (the
-        // row lock makes concurrent uses wait; when they go on, `used_at` is set and they
-        // claim nothing), reads its family, and stores the successor if the family is live.
-        let claimed: Option<FamilyRow> = query_as(
-            "WITH claimed AS (UPDATE refresh_tokens SET used_at = $1, next_hash = $2, next_expires_at = $3, next_jti = $4, \
-             next_access_exp = $5, next_access_kid = $6 WHERE hash = $7 AND used_at IS NULL AND expires_at > $1 RETURNING family_id), \
-             family AS (SELECT f.* FROM refresh_families f JOIN claimed c ON f.id = c.family_id), \
-             successor AS (INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) \
-             SELECT $2, id, $1, LEAST($3, expires_at), $4, $5, $6 FROM family WHERE revoked_at IS NULL AND expires_at > $1) \
-             SELECT * FROM family",
-        )
-        .bind(now)
-        .bind(&next.hash)
-        .bind(next.expires_at)
-        .bind(&next.jti)
-        .bind(next.access_exp)
-        .bind(&next.kid)
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(family) = claimed {
-            return Ok(super::rotated(Family::from(family), now));
+        // Claimed in the next group commit, one statement and so its own transaction: the row
+        // lock makes concurrent uses wait; when they go on, `used_at` is set and they claim
+        // nothing. A token that was not claimed is looked at again to tell reuse from junk.
+        if let Some(family) = self.claims.claim(hash, client_id, now, next).await? {
+            return Ok(RefreshUse::Rotated(family));
         }
         let row: Option<TokenRow> = query_as(TOKEN_WITH_FAMILY)
             .bind(hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(super::not_claimed(row))
+        Ok(super::not_claimed(row, client_id))
     }
 
     async fn refresh_family(&self, hash: &[u8], now: i64) -> StoreResult<Option<(Family, i64)>> {

@@ -80,7 +80,7 @@ impl From<KeyRow> for StoredKey {
 pub(super) struct FamilyRow {
     id: String,
     user_id: Option<String>,
-    client_id: String,
+    pub(super) client_id: String,
     scope: String,
     audience: String,
     expires_at: i64,

@@ -1,6 +1,9 @@
 //! The SQLite store: one file in the data directory, WAL mode, embedded migrations. SQLite
 //! takes one writer at a time, so rotation's one winner and the feed's order follow from
 //! that: writers of this process queue on a mutex instead of sleeping in SQLite's busy loop.
+//! Every commit is durable (`synchronous = FULL`: the WAL is synced before a commit returns);
+//! refresh rotations are committed in groups (see [`super::batch`]) so that one sync serves
+//! many.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -10,8 +13,9 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{FromRow, query, query_as, query_scalar};
+use sqlx::{FromRow, Row, query, query_as, query_scalar};
 
+use super::batch::{Claim, ClaimAll, Claims};
 use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
 use super::{
     Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition, KeyStore,
@@ -51,6 +55,54 @@ pub(crate) struct SqliteStore {
     /// SQLite takes one writer at a time and makes the others sleep and retry; writers of this
     /// process queue here instead, in order and without sleeping.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Refresh-token claims waiting for the next group commit.
+    claims: Claims,
+}
+
+/// The group-commit statement: many claims as one `UPDATE ... FROM (VALUES ...)`, whose trigger
+/// stores each winner's successor.
+struct SqliteClaims {
+    pool: SqlitePool,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+#[async_trait]
+impl ClaimAll for SqliteClaims {
+    async fn claim_all(&self, claims: &[Claim]) -> StoreResult<Vec<(Vec<u8>, FamilyRow)>> {
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; claims.len()].join(", ");
+        let sql = format!(
+            "UPDATE refresh_tokens SET used_at = c.column2, next_hash = c.column3, next_expires_at = c.column4, \
+             next_jti = c.column5, next_access_exp = c.column6, next_access_kid = c.column7 \
+             FROM (VALUES {values}) AS c \
+             WHERE refresh_tokens.hash = c.column1 AND refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > c.column2 \
+             AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id AND f.client_id = c.column8 \
+             AND f.revoked_at IS NULL AND f.expires_at > c.column2) \
+             RETURNING hash AS claimed_hash, family_id AS id, \
+             (SELECT user_id FROM refresh_families WHERE id = family_id) AS user_id, \
+             (SELECT client_id FROM refresh_families WHERE id = family_id) AS client_id, \
+             (SELECT scope FROM refresh_families WHERE id = family_id) AS scope, \
+             (SELECT audience FROM refresh_families WHERE id = family_id) AS audience, \
+             (SELECT expires_at FROM refresh_families WHERE id = family_id) AS expires_at, \
+             (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at"
+        );
+        let mut statement = query(&sql);
+        for c in claims {
+            statement = statement
+                .bind(&c.hash)
+                .bind(c.now)
+                .bind(&c.next.hash)
+                .bind(c.next.expires_at)
+                .bind(&c.next.jti)
+                .bind(c.next.access_exp)
+                .bind(&c.next.kid)
+                .bind(&c.client_id);
+        }
+        let _writing = self.writer.lock().await;
+        let rows = statement.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("claimed_hash")?, FamilyRow::from_row(row)?)))
+            .collect()
+    }
 }
 
 impl SqliteStore {
@@ -71,7 +123,7 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(5))
             // Pages read through a memory map rather than a read call each.
@@ -81,9 +133,17 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open {}", path.display()))?;
+        let writer = std::sync::Arc::default();
         let store = Self {
+            claims: Claims::start(
+                SqliteClaims {
+                    pool: pool.clone(),
+                    writer: std::sync::Arc::clone(&writer),
+                },
+                1,
+            ),
             pool,
-            writer: std::sync::Arc::default(),
+            writer,
         };
         if migrate {
             MIGRATIONS
@@ -404,39 +464,14 @@ impl RefreshStore for SqliteStore {
     async fn use_refresh(
         &self,
         hash: &[u8],
+        client_id: &str,
         now: i64,
         next: &Successor,
     ) -> StoreResult<RefreshUse> {
-        let _writing = self.writer.lock().await;
-        // The common case, a live token, is one statement: it claims the token, reads its
-        // family, and (by the `refresh_tokens_rotate` trigger) stores the successor. A token that
-        // was not claimed is looked at again to tell reuse from junk.
-        let claimed = query(
-            "UPDATE refresh_tokens SET used_at = ?, next_hash = ?, next_expires_at = ?, next_jti = ?, next_access_exp = ?, next_access_kid = ? \
-             WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING \
-             family_id AS id, \
-             (SELECT user_id FROM refresh_families WHERE id = family_id) AS user_id, \
-             (SELECT client_id FROM refresh_families WHERE id = family_id) AS client_id, \
-             (SELECT scope FROM refresh_families WHERE id = family_id) AS scope, \
-             (SELECT audience FROM refresh_families WHERE id = family_id) AS audience, \
-             (SELECT expires_at FROM refresh_families WHERE id = family_id) AS expires_at, \
-             (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at",
-        )
-        .bind(now)
-        .bind(&next.hash)
-        .bind(next.expires_at)
-        .bind(&next.jti)
-        .bind(next.access_exp)
-        .bind(&next.kid)
-        .bind(hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(row) = claimed {
-            return Ok(super::rotated(
-                Family::from(FamilyRow::from_row(&row)?),
-                now,
-            ));
+        // The common case, a live token, is claimed in the next group commit; a token that was
+        // not claimed is looked at again to tell reuse from junk.
+        if let Some(family) = self.claims.claim(hash, client_id, now, next).await? {
+            return Ok(RefreshUse::Rotated(family));
         }
         let row: Option<TokenRow> = query_as(
             "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
@@ -445,7 +480,7 @@ impl RefreshStore for SqliteStore {
         .bind(hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(super::not_claimed(row))
+        Ok(super::not_claimed(row, client_id))
     }
 
     async fn refresh_family(&self, hash: &[u8], now: i64) -> StoreResult<Option<(Family, i64)>> {

@@ -87,7 +87,7 @@ pub(crate) struct Family {
 }
 
 /// What a rotation stores when it wins: the next refresh token and the access token's id.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Successor {
     pub(crate) hash: Vec<u8>,
     pub(crate) expires_at: i64,
