@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 
 use crate::config::Config;
-use crate::keys::{KeyInfo, KeyManager};
+use crate::domain::keys::{KeyInfo, KeyManager};
 use crate::passwords;
 use crate::sealing::{MasterKey, random_token};
 use crate::store::{Client, SharedStore, User};

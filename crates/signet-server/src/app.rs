@@ -12,45 +12,44 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::config::Config;
+use crate::domain::Issuer;
+use crate::domain::keys::KeyManager;
 use crate::error::ApiError;
-use crate::keys::KeyManager;
 use crate::sealing::MasterKey;
-use crate::store::SharedStore;
 use crate::{feed, oauth, passwords};
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 64 * 1024;
 
-/// What every handler shares.
+/// What every handler shares: the domain's [`Issuer`], and what only serving needs.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub(crate) config: Arc<Config>,
-    pub(crate) store: SharedStore,
+    issuer: Issuer,
     pub(crate) master: Arc<MasterKey>,
-    pub(crate) keys: Arc<KeyManager>,
-    /// An argon2id hash of a random password: unknown users are checked against it.
-    pub(crate) dummy_hash: String,
-    /// The revocation streams' broadcaster, woken whenever this instance writes a feed entry.
-    pub(crate) fanout: Arc<crate::fanout::Fanout>,
     /// Woken when another process changed keys, clients or users (PostgreSQL notifications).
     config_changed: Arc<tokio::sync::Notify>,
     /// Set when the server stops, so that long-lived streams end and shutdown can finish.
     pub(crate) stopping: tokio::sync::watch::Receiver<bool>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
-    pub(crate) metrics: Arc<crate::metrics::Metrics>,
-    pub(crate) limits: Arc<crate::limits::LoginLimits>,
-    /// The threads that check passwords.
-    pub(crate) hashing: Arc<passwords::Hashers>,
     /// Revocation streams open now, in all and per client.
     pub(crate) streams: Arc<crate::feed::StreamCount>,
-    pub(crate) clients: Arc<crate::cache::TtlCache<crate::store::Client>>,
-    pub(crate) users: Arc<crate::cache::TtlCache<crate::store::User>>,
+}
+
+/// Handlers reach the domain's parts through the state, and pass it where an [`Issuer`] is
+/// wanted.
+impl std::ops::Deref for AppState {
+    type Target = Issuer;
+
+    fn deref(&self) -> &Issuer {
+        &self.issuer
+    }
 }
 
 impl AppState {
-    /// The time now on the configured clock, in Unix seconds.
-    pub(crate) fn now(&self) -> i64 {
-        self.config.now()
+    /// The domain's parts, to replace one in a test.
+    #[cfg(test)]
+    pub(crate) fn issuer_mut(&mut self) -> &mut Issuer {
+        &mut self.issuer
     }
 
     /// Opens the data directory (database, master key) and loads or makes the signing keys.
@@ -90,21 +89,23 @@ impl AppState {
             limits = limits.shared_in(url, config.issuer()).await?;
         }
         Ok(Self {
-            hashing,
+            issuer: Issuer {
+                hashing,
+                config: Arc::new(config),
+                store,
+                keys,
+                dummy_hash,
+                fanout: Arc::default(),
+                metrics: Arc::default(),
+                clients: Arc::default(),
+                users: Arc::default(),
+                limits: Arc::new(limits),
+            },
             streams: Arc::default(),
-            config: Arc::new(config),
-            store,
             master,
-            keys,
-            dummy_hash,
-            fanout: Arc::default(),
             config_changed: Arc::default(),
             stopping,
             stop: Arc::new(stop),
-            metrics: Arc::default(),
-            clients: Arc::default(),
-            users: Arc::default(),
-            limits: Arc::new(limits),
         })
     }
 
@@ -139,21 +140,6 @@ impl AppState {
                 Duration::from_secs(30),
             ))
             .with_state(self.clone())
-    }
-
-    /// Ends a login: its refresh tokens stop working, its live access tokens are denied, and
-    /// the revocation streams are woken to push the denials.
-    pub(crate) async fn end_login(&self, family_id: &str, now: i64) -> Result<()> {
-        self.store.revoke_family(family_id, now).await?;
-        self.fanout.wake();
-        Ok(())
-    }
-
-    /// Denies one access token's `jti` until `exp`, and wakes the revocation streams.
-    pub(crate) async fn deny(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
-        self.store.revoke_jti(jti, exp, now).await?;
-        self.fanout.wake();
-        Ok(())
     }
 
     /// Hears of the changes other processes sharing the store make, where the store can say

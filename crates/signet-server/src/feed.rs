@@ -286,7 +286,7 @@ mod tests {
         config.data_dir = dir.path().to_path_buf();
         let mut state = AppState::open(config).await.unwrap();
         // Room for two entries: a burst of ten leaves a stream that is not reading behind.
-        state.fanout = Arc::new(Fanout::with_capacity(2));
+        state.issuer_mut().fanout = Arc::new(Fanout::with_capacity(2));
         let slot = state.streams.open("backend", 10, 10).unwrap();
         let mut stream = Box::pin(events(state.clone(), 0, slot));
         // Caught up on an empty feed, it now waits on the broadcast.

@@ -13,7 +13,6 @@ mod error;
 mod fanout;
 mod feed;
 mod form;
-mod keys;
 mod limits;
 mod listener;
 mod metrics;
@@ -28,10 +27,10 @@ mod wire;
 pub use admin::{Admin, GRANTS, NewClient};
 pub use app::{AppState, serve_on, shutdown_signal};
 pub use config::{Config, MAX_ACCESS_LIFETIME};
+pub use domain::keys::KeyInfo;
 pub use error::ApiError;
 #[cfg(feature = "fuzzing")]
 pub use form::fuzzing;
-pub use keys::KeyInfo;
 pub use listener::{ConnectionLimits, serve_router};
 pub use store::{Client, StoreError, User};
 

@@ -9,7 +9,7 @@ use signet::TokenBuilder;
 use zeroize::Zeroizing;
 
 use super::DomainError;
-use crate::app::AppState;
+use super::Issuer;
 use crate::metrics::inc;
 use crate::sealing::random_token;
 use crate::store::{Client, Family, RefreshUse, Successor, User};
@@ -101,8 +101,8 @@ enum Jti {
 
 /// Signs an RFC 9068 access token with `ring`'s active key.
 async fn access_token(
-    state: &AppState,
-    ring: &crate::keys::KeyRing,
+    issuer: &Issuer,
+    ring: &crate::domain::keys::KeyRing,
     client: &Client,
     user: Option<&User>,
     scope: &str,
@@ -128,13 +128,13 @@ async fn access_token(
         Jti::OfLogin(jti) => jti,
         Jti::OfClient => random_token(16)?,
     };
-    let lifetime = state.config.access_lifetime;
+    let lifetime = issuer.config.access_lifetime;
     let token = TokenBuilder::with_custom(custom)
-        .issuer(state.config.issuer())
+        .issuer(issuer.config.issuer())
         .subject(user.map_or(client.id.as_str(), |u| u.id.as_str()))
         .audience(audience)
         .expires_in(lifetime)
-        .clock(state.config.clock.as_ref())
+        .clock(issuer.config.clock.as_ref())
         .typ("at+jwt")
         .jti(jti.as_str())
         .sign(&ring.active)
@@ -145,20 +145,20 @@ async fn access_token(
 /// Starts a login: stores its family with the first refresh token and the `jti` of the access
 /// token issued beside it; returns the refresh token and that `jti`.
 async fn first_refresh_token(
-    state: &AppState,
+    issuer: &Issuer,
     family: &Family,
     kid: &str,
 ) -> Result<(String, String), DomainError> {
-    let now = state.now();
+    let now = issuer.now();
     let token = random_token(32)?;
     let jti = random_token(16)?;
-    let expires = (now + secs(state.config.refresh_idle)).min(family.expires_at);
+    let expires = (now + secs(issuer.config.refresh_idle)).min(family.expires_at);
     let access = crate::store::IssuedAccess {
         jti: &jti,
-        exp: now + secs(state.config.access_lifetime),
+        exp: now + secs(issuer.config.access_lifetime),
         kid,
     };
-    state
+    issuer
         .store
         .start_family(family, &refresh_hash(&token), expires, access, now)
         .await?;
@@ -167,7 +167,7 @@ async fn first_refresh_token(
 
 /// The client-credentials grant for an authenticated client: an access token of its own.
 pub(crate) async fn client_credentials(
-    state: &AppState,
+    issuer: &Issuer,
     client: &Client,
     scope: Option<&str>,
     audience: Option<&str>,
@@ -175,9 +175,17 @@ pub(crate) async fn client_credentials(
     allowed(client, "client_credentials")?;
     let scope = grant_scope(client, scope)?;
     let audience = grant_audience(client, audience)?;
-    let ring = state.keys.current(state.now()).await?;
-    let (access_token, expires_in) =
-        access_token(state, &ring, client, None, &scope, &audience, Jti::OfClient).await?;
+    let ring = issuer.keys.current(issuer.now()).await?;
+    let (access_token, expires_in) = access_token(
+        issuer,
+        &ring,
+        client,
+        None,
+        &scope,
+        &audience,
+        Jti::OfClient,
+    )
+    .await?;
     Ok(Issued {
         access_token,
         expires_in,
@@ -189,7 +197,7 @@ pub(crate) async fn client_credentials(
 /// Checks a user's password (rate-limited) and starts a login: a refresh family, a refresh
 /// token and an access token. Shared by the password grant and browser sessions.
 pub(crate) async fn password_login(
-    state: &AppState,
+    issuer: &Issuer,
     client: &Client,
     username: &str,
     password: Zeroizing<String>,
@@ -201,46 +209,46 @@ pub(crate) async fn password_login(
     if username.len() > crate::limits::MAX_USER_NAME {
         return Err(DomainError::InvalidRequest("the user name is too long"));
     }
-    if let Err(retry) = state.limits.attempt(username, peer).await {
-        inc(&state.metrics.rate_limited);
+    if let Err(retry) = issuer.limits.attempt(username, peer).await {
+        inc(&issuer.metrics.rate_limited);
         return Err(DomainError::TooManyAttempts(retry.as_secs()));
     }
-    let user = state
+    let user = issuer
         .store
         .user_by_name(username)
         .await?
         .filter(|u| !u.disabled);
-    let ok = state
+    let ok = issuer
         .hashing
         .check(
-            state.config.max_hash_wait,
+            issuer.config.max_hash_wait,
             password,
             user.as_ref().map(|u| u.password_hash.clone()),
-            state.dummy_hash.clone(),
+            issuer.dummy_hash.clone(),
         )
         .await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => {
             tracing::info!(client = %client.id, "login failed");
-            inc(&state.metrics.login_failures);
+            inc(&issuer.metrics.login_failures);
             return Err(DomainError::InvalidGrant("invalid username or password"));
         }
     };
-    let now = state.now();
+    let now = issuer.now();
     let family = Family {
         id: random_token(16)?,
         user_id: Some(user.id.clone()),
         client_id: client.id.clone(),
         scope: scope.clone(),
         audience: audience.clone(),
-        expires_at: now + secs(state.config.refresh_absolute),
+        expires_at: now + secs(issuer.config.refresh_absolute),
         revoked: false,
     };
-    let ring = state.keys.current(now).await?;
-    let (refresh, jti) = first_refresh_token(state, &family, ring.kid()).await?;
+    let ring = issuer.keys.current(now).await?;
+    let (refresh, jti) = first_refresh_token(issuer, &family, ring.kid()).await?;
     let (access_token, expires_in) = access_token(
-        state,
+        issuer,
         &ring,
         &client,
         Some(&user),
@@ -276,17 +284,17 @@ pub(crate) async fn password_login(
 ///
 /// Shared by the refresh grant and browser sessions.
 pub(crate) async fn rotate(
-    state: &AppState,
+    issuer: &Issuer,
     client: &Client,
     presented: &str,
     scope_request: Option<&str>,
 ) -> Result<Issued, DomainError> {
     let client = client.clone();
-    let now = state.now();
+    let now = issuer.now();
     let hash = refresh_hash(presented);
     let invalid = || DomainError::InvalidGrant("the refresh token is invalid");
     if let Some(requested) = scope_request {
-        let Some(family) = state.store.family_of(&hash).await? else {
+        let Some(family) = issuer.store.family_of(&hash).await? else {
             return Err(invalid());
         };
         if family.client_id != client.id || family.revoked || family.expires_at <= now {
@@ -294,16 +302,16 @@ pub(crate) async fn rotate(
         }
         granted_scope(&family, &client, Some(requested))?;
     }
-    let ring = state.keys.current(now).await?;
+    let ring = issuer.keys.current(now).await?;
     let refresh = random_token(32)?;
     let next = Successor {
         hash: refresh_hash(&refresh),
-        expires_at: now + secs(state.config.refresh_idle),
+        expires_at: now + secs(issuer.config.refresh_idle),
         jti: random_token(16)?,
-        access_exp: now + secs(state.config.access_lifetime),
+        access_exp: now + secs(issuer.config.access_lifetime),
         kid: ring.kid().to_owned(),
     };
-    let family = match state
+    let family = match issuer
         .store
         .use_refresh(&hash, &client.id, now, &next)
         .await?
@@ -311,17 +319,17 @@ pub(crate) async fn rotate(
         RefreshUse::Rotated(family) => family,
         RefreshUse::Invalid => return Err(invalid()),
         RefreshUse::Reused { family_id, used_at } => {
-            let grace = secs(state.config.refresh_grace);
+            let grace = secs(issuer.config.refresh_grace);
             let again = if grace > 0 && now - used_at <= grace {
-                state.store.regrace(&hash, now, now - grace, &next).await?
+                issuer.store.regrace(&hash, now, now - grace, &next).await?
             } else {
                 None
             };
             let Some(family) = again else {
                 // A rotated token came back: whoever holds the family's tokens, one copy leaked.
                 tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
-                inc(&state.metrics.reuse_detections);
-                state.end_login(&family_id, now).await?;
+                inc(&issuer.metrics.reuse_detections);
+                issuer.end_login(&family_id, now).await?;
                 return Err(invalid());
             };
             family
@@ -329,23 +337,23 @@ pub(crate) async fn rotate(
     };
     let scope = granted_scope(&family, &client, scope_request)?;
     let user = match &family.user_id {
-        Some(id) => match state
+        Some(id) => match issuer
             .users
-            .get(id, || state.store.user_by_id(id))
+            .get(id, || issuer.store.user_by_id(id))
             .await?
             .filter(|u| !u.disabled)
         {
             Some(user) => Some(user),
             None => {
                 // The user is gone or disabled: the login ends.
-                state.end_login(&family.id, now).await?;
+                issuer.end_login(&family.id, now).await?;
                 return Err(invalid());
             }
         },
         None => None,
     };
     let (access_token, expires_in) = access_token(
-        state,
+        issuer,
         &ring,
         &client,
         user.as_ref(),
@@ -390,6 +398,7 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use super::*;
+    use crate::app::AppState;
     use crate::config::Config;
 
     /// A clock the test moves: no test here sleeps.
@@ -410,9 +419,9 @@ mod tests {
 
     const PASSWORD: &str = "correct horse battery";
 
-    /// The issuer's state on a fresh SQLite file, with alice and a public client `web`, on
+    /// The issuer on a fresh SQLite file, with alice and a public client `web`, on
     /// a test clock; no listener.
-    async fn issuer(dir: &std::path::Path) -> (AppState, Client, Arc<TestClock>) {
+    async fn open_issuer(dir: &std::path::Path) -> (AppState, Client, Arc<TestClock>) {
         let clock = Arc::new(TestClock(AtomicU64::new(1_800_000_000)));
         let mut config = Config::new();
         config.data_dir = dir.to_path_buf();
@@ -434,14 +443,14 @@ mod tests {
             )
             .await
             .unwrap();
-        let state = AppState::open(config).await.unwrap();
-        let client = state.store.client("web").await.unwrap().unwrap();
-        (state, client, clock)
+        let issuer = AppState::open(config).await.unwrap();
+        let client = issuer.store.client("web").await.unwrap().unwrap();
+        (issuer, client, clock)
     }
 
-    async fn login(state: &AppState, client: &Client) -> String {
+    async fn login(issuer: &Issuer, client: &Client) -> String {
         password_login(
-            state,
+            issuer,
             client,
             "alice",
             PASSWORD.to_owned().into(),
@@ -455,12 +464,8 @@ mod tests {
         .unwrap()
     }
 
-    async fn refresh(
-        state: &AppState,
-        client: &Client,
-        token: &str,
-    ) -> Result<String, DomainError> {
-        Ok(rotate(state, client, token, None)
+    async fn refresh(issuer: &Issuer, client: &Client, token: &str) -> Result<String, DomainError> {
+        Ok(rotate(issuer, client, token, None)
             .await?
             .refresh_token
             .unwrap())
@@ -469,49 +474,49 @@ mod tests {
     #[tokio::test]
     async fn a_retry_within_the_grace_keeps_the_login_and_a_replay_after_it_ends_the_login() {
         let dir = tempfile::tempdir().unwrap();
-        let (state, web, clock) = issuer(dir.path()).await;
-        let r0 = login(&state, &web).await;
-        let r1 = refresh(&state, &web, &r0).await.unwrap();
+        let (issuer, web, clock) = open_issuer(dir.path()).await;
+        let r0 = login(&issuer, &web).await;
+        let r1 = refresh(&issuer, &web, &r0).await.unwrap();
         // The answer was lost; 5 s later the client presents r0 again: r1 is discarded.
         clock.advance(5);
-        let r2 = refresh(&state, &web, &r0).await.unwrap();
+        let r2 = refresh(&issuer, &web, &r0).await.unwrap();
         assert!(matches!(
-            refresh(&state, &web, &r1).await,
+            refresh(&issuer, &web, &r1).await,
             Err(DomainError::InvalidGrant(_))
         ));
         // Past the grace (10 s), r0 once more is a replay: the whole login ends.
         clock.advance(11);
         assert!(matches!(
-            refresh(&state, &web, &r0).await,
+            refresh(&issuer, &web, &r0).await,
             Err(DomainError::InvalidGrant(_))
         ));
         assert!(matches!(
-            refresh(&state, &web, &r2).await,
+            refresh(&issuer, &web, &r2).await,
             Err(DomainError::InvalidGrant(_))
         ));
-        let family = state.store.family_of(&refresh_hash(&r2)).await.unwrap();
+        let family = issuer.store.family_of(&refresh_hash(&r2)).await.unwrap();
         assert!(family.unwrap().revoked, "the replay revoked the family");
     }
 
     #[tokio::test]
     async fn a_refresh_token_unused_past_its_idle_lifetime_is_refused_without_ending_others() {
         let dir = tempfile::tempdir().unwrap();
-        let (state, web, clock) = issuer(dir.path()).await;
-        let old = login(&state, &web).await;
+        let (issuer, web, clock) = open_issuer(dir.path()).await;
+        let old = login(&issuer, &web).await;
         clock.advance(1800);
-        let fresh = login(&state, &web).await;
+        let fresh = login(&issuer, &web).await;
         clock.advance(1801); // `old` is idle past an hour; `fresh` is not
         assert!(matches!(
-            refresh(&state, &web, &old).await,
+            refresh(&issuer, &web, &old).await,
             Err(DomainError::InvalidGrant(_))
         ));
-        assert!(refresh(&state, &web, &fresh).await.is_ok());
+        assert!(refresh(&issuer, &web, &fresh).await.is_ok());
     }
 
     #[tokio::test]
     async fn scopes_and_audiences_outside_the_clients_registration_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let (state, web, _) = issuer(dir.path()).await;
+        let (issuer, web, _) = open_issuer(dir.path()).await;
         assert!(matches!(
             grant_scope(&web, Some("a admin")),
             Err(DomainError::InvalidScope)
@@ -524,17 +529,17 @@ mod tests {
         assert_eq!(grant_audience(&web, None).unwrap(), "api");
         // A public client has no client-credentials grant.
         assert!(matches!(
-            client_credentials(&state, &web, None, None).await,
+            client_credentials(&issuer, &web, None, None).await,
             Err(DomainError::UnauthorizedClient)
         ));
         // A refresh cannot widen the scope of its login.
-        let r0 = login(&state, &web).await;
+        let r0 = login(&issuer, &web).await;
         assert!(matches!(
-            rotate(&state, &web, &r0, Some("a b")).await,
+            rotate(&issuer, &web, &r0, Some("a b")).await,
             Err(DomainError::InvalidScope)
         ));
         assert!(
-            refresh(&state, &web, &r0).await.is_ok(),
+            refresh(&issuer, &web, &r0).await.is_ok(),
             "the refused request burnt nothing"
         );
     }

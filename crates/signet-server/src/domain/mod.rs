@@ -1,13 +1,65 @@
 //! The issuer's domain: the grants (client credentials, password, refresh), revoking and
-//! introspecting tokens. No HTTP types here: these functions take the issuer's state (its
-//! store, clock, key ring and limits) and domain values, and fail with a [`DomainError`],
-//! which `crate::error` alone turns into an RFC 6749 answer. They are tested without HTTP,
-//! with an injected clock.
+//! introspecting tokens, and the signing keys. No HTTP types here: these functions take an
+//! [`Issuer`] (the settings with their clock, the store, the key ring, caches and login
+//! limits) and domain values, and fail with a [`DomainError`], which `crate::error` alone
+//! turns into an RFC 6749 answer. They are tested without HTTP, with an injected clock.
 
 pub(crate) mod grants;
+pub(crate) mod keys;
 pub(crate) mod tokens;
 
-use crate::store::StoreError;
+use std::sync::Arc;
+
+use crate::cache::TtlCache;
+use crate::config::Config;
+use crate::fanout::Fanout;
+use crate::limits::LoginLimits;
+use crate::metrics::Metrics;
+use crate::passwords::Hashers;
+use crate::store::{Client, SharedStore, StoreError, User};
+use keys::KeyManager;
+
+/// What the domain works with; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    /// The settings, with the clock.
+    pub(crate) config: Arc<Config>,
+    pub(crate) store: SharedStore,
+    /// The signing keys.
+    pub(crate) keys: Arc<KeyManager>,
+    /// An argon2id hash of a random password: unknown users are checked against it.
+    pub(crate) dummy_hash: String,
+    /// The revocation streams' broadcaster, woken whenever this instance writes a feed entry.
+    pub(crate) fanout: Arc<Fanout>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) limits: Arc<LoginLimits>,
+    /// The threads that check passwords.
+    pub(crate) hashing: Arc<Hashers>,
+    pub(crate) clients: Arc<TtlCache<Client>>,
+    pub(crate) users: Arc<TtlCache<User>>,
+}
+
+impl Issuer {
+    /// The time now on the configured clock, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.config.now()
+    }
+
+    /// Ends a login: its refresh tokens stop working, its live access tokens are denied, and
+    /// the revocation streams are woken to push the denials.
+    pub(crate) async fn end_login(&self, family_id: &str, now: i64) -> anyhow::Result<()> {
+        self.store.revoke_family(family_id, now).await?;
+        self.fanout.wake();
+        Ok(())
+    }
+
+    /// Denies one access token's `jti` until `exp`, and wakes the revocation streams.
+    pub(crate) async fn deny(&self, jti: &str, exp: i64, now: i64) -> anyhow::Result<()> {
+        self.store.revoke_jti(jti, exp, now).await?;
+        self.fanout.wake();
+        Ok(())
+    }
+}
 
 /// Why the domain refused or failed a request.
 #[derive(Debug, thiserror::Error)]

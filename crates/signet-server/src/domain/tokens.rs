@@ -4,43 +4,43 @@ use serde_json::{Map, Value, json};
 use signet::Validation;
 
 use super::DomainError;
+use super::Issuer;
 use super::grants::refresh_hash;
-use crate::app::AppState;
 use crate::store::Client;
 
 /// One of this issuer's access tokens, checked except for its expiry and audience.
 pub(crate) async fn own_access_token(
-    state: &AppState,
+    issuer: &Issuer,
     token: &str,
 ) -> Option<signet::Claims<'static, Map<String, Value>>> {
-    let ring = state.keys.current(state.now()).await.ok()?;
+    let ring = issuer.keys.current(issuer.now()).await.ok()?;
     let validation = Validation::builder()
-        .issuer(state.config.issuer())
+        .issuer(issuer.config.issuer())
         .insecure_any_audience()
         .required_typ("at+jwt")
-        .clock(std::sync::Arc::clone(&state.config.clock))
+        .clock(std::sync::Arc::clone(&issuer.config.clock))
         .build();
     ring.verifier.verify(token, &validation).ok()
 }
 
-/// Revokes a token for the client that holds it: a refresh token in any state (a rotated one
+/// Revokes a token for the client that holds it: a refresh token in any issuer (a rotated one
 /// too) ends its whole login; an access token's `jti` is denied until it expires. A token of
 /// another client, or no token of this issuer, changes nothing.
 pub(crate) async fn revoke(
-    state: &AppState,
+    issuer: &Issuer,
     client: &Client,
     token: &str,
 ) -> Result<(), DomainError> {
-    let now = state.now();
-    if let Some(family) = state.store.family_of(&refresh_hash(token)).await? {
+    let now = issuer.now();
+    if let Some(family) = issuer.store.family_of(&refresh_hash(token)).await? {
         if family.client_id == client.id && !family.revoked {
-            state.end_login(&family.id, now).await?;
+            issuer.end_login(&family.id, now).await?;
         }
-    } else if let Some(claims) = own_access_token(state, token).await
+    } else if let Some(claims) = own_access_token(issuer, token).await
         && claims.custom.get("client_id").and_then(Value::as_str) == Some(client.id.as_str())
         && let (Some(jti), Some(exp)) = (claims.jti.as_deref(), claims.exp)
     {
-        state
+        issuer
             .deny(jti, i64::try_from(exp.as_secs()).unwrap_or(i64::MAX), now)
             .await?;
     }
@@ -51,15 +51,15 @@ pub(crate) async fn revoke(
 /// client it was issued to, or a resource server registered for its audience; else `None`
 /// (answered `{"active": false}`).
 pub(crate) async fn introspect(
-    state: &AppState,
+    issuer: &Issuer,
     asker: &Client,
     token: &str,
 ) -> Result<Option<Value>, DomainError> {
-    let now = state.now();
+    let now = issuer.now();
     let may_see = |client_id: &str, audience: &str| {
         asker.id == client_id || (asker.introspect && asker.audiences.iter().any(|a| a == audience))
     };
-    if let Some((family, exp)) = state
+    if let Some((family, exp)) = issuer
         .store
         .refresh_family(&refresh_hash(token), now)
         .await?
@@ -70,7 +70,7 @@ pub(crate) async fn introspect(
             "scope": family.scope, "exp": exp,
         })));
     }
-    let Some(claims) = own_access_token(state, token).await else {
+    let Some(claims) = own_access_token(issuer, token).await else {
         return Ok(None);
     };
     let client_id = claims
@@ -91,7 +91,7 @@ pub(crate) async fn introspect(
     let iat = claims
         .iat
         .map_or(0, |i| i64::try_from(i.as_secs()).unwrap_or(i64::MAX));
-    if state
+    if issuer
         .store
         .is_denied(claims.jti.as_deref().unwrap_or_default(), client_id, iat)
         .await?
