@@ -276,6 +276,17 @@ pub(crate) enum UserCommand {
         #[arg(long = "claim")]
         claims: Vec<String>,
         #[command(flatten)]
+        profile: ProfileArgs,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Change a user's profile claims (what ID tokens and userinfo show).
+    Set {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
+        #[command(flatten)]
         dir: DataDir,
     },
     /// List users.
@@ -296,6 +307,40 @@ pub(crate) enum UserCommand {
     },
 }
 
+/// A user's OpenID Connect profile claims.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ProfileArgs {
+    /// The `email` claim (scope `email`).
+    #[arg(long)]
+    pub(crate) email: Option<String>,
+    /// The email address is verified (`email_verified`).
+    #[arg(long)]
+    pub(crate) email_verified: bool,
+    /// The `name` claim (scope `profile`).
+    #[arg(long)]
+    pub(crate) display_name: Option<String>,
+}
+
+/// What a client registers for logins through the authorization endpoint.
+#[derive(Debug, clap::Args)]
+pub(crate) struct OidcArgs {
+    /// A redirect URI for the authorization_code grant (exact match); repeat for several.
+    #[arg(long = "redirect-uri")]
+    pub(crate) redirect_uris: Vec<String>,
+    /// Where logout may send the browser back to; repeat for several.
+    #[arg(long = "post-logout-redirect-uri")]
+    pub(crate) post_logout_redirect_uris: Vec<String>,
+    /// Where OpenID Connect back-channel logout tokens are posted.
+    #[arg(long)]
+    pub(crate) backchannel_logout_uri: Option<String>,
+    /// A client of this issuer's own operator: no consent page.
+    #[arg(long)]
+    pub(crate) first_party: bool,
+    /// The name shown to users at login.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum ClientCommand {
     /// Add a client; a confidential client's secret is generated and printed once, or read
@@ -306,13 +351,15 @@ pub(crate) enum ClientCommand {
         /// Read the secret from standard input.
         #[arg(long, conflicts_with = "public")]
         secret_stdin: bool,
-        /// A public client (no secret): password and refresh_token grants only.
+        /// A public client (no secret): a browser or native app.
         #[arg(long)]
         public: bool,
-        /// A grant type: client_credentials, password, refresh_token; repeat for several.
+        /// A grant type: authorization_code, client_credentials, password, refresh_token;
+        /// repeat for several.
         #[arg(long = "grant")]
         grants: Vec<String>,
-        /// A scope the client may ask for; repeat for several.
+        /// Scopes the client may ask for, space-separated ("openid profile email"); repeat
+        /// for more.
         #[arg(long = "scope")]
         scopes: Vec<String>,
         /// An audience its tokens may name; the first is the default; repeat for several.
@@ -321,6 +368,8 @@ pub(crate) enum ClientCommand {
         /// A resource server: may introspect tokens meant for its audiences.
         #[arg(long)]
         introspect: bool,
+        #[command(flatten)]
+        oidc: OidcArgs,
         #[command(flatten)]
         dir: DataDir,
     },

@@ -38,6 +38,8 @@ struct FileConfig {
     max_streams: Option<usize>,
     max_streams_per_client: Option<usize>,
     max_concurrent_hashes: Option<usize>,
+    product_name: Option<String>,
+    sso_session_lifetime: Option<String>,
 }
 
 /// The default address of the issuer's metrics listener.
@@ -118,6 +120,7 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
         (file.refresh_idle, &mut config.refresh_idle),
         (file.refresh_absolute, &mut config.refresh_absolute),
         (file.jwks_max_age, &mut config.jwks_max_age),
+        (file.sso_session_lifetime, &mut config.sso_session_lifetime),
     ] {
         if let Some(v) = value {
             *slot = parse_duration(&v)?;
@@ -131,6 +134,9 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
     }
     if let Some(n) = file.max_concurrent_hashes {
         config.max_concurrent_hashes = n;
+    }
+    if let Some(name) = file.product_name {
+        config.product_name = name;
     }
     let proxies = if args.trusted_proxies.is_empty() {
         file.trusted_proxies.unwrap_or_default()
@@ -280,6 +286,14 @@ fn claims(pairs: &[String]) -> Result<serde_json::Map<String, serde_json::Value>
         .collect()
 }
 
+fn profile_of(args: crate::cli::ProfileArgs) -> signet_server::Profile {
+    signet_server::Profile {
+        email: args.email,
+        email_verified: args.email_verified,
+        display_name: args.display_name,
+    }
+}
+
 pub(crate) fn user(cmd: UserCommand) -> Result<()> {
     let mut out = std::io::stdout().lock();
     runtime()?.block_on(async {
@@ -289,14 +303,22 @@ pub(crate) fn user(cmd: UserCommand) -> Result<()> {
                 password_stdin: _,
                 roles,
                 claims: pairs,
+                profile,
                 dir,
             } => {
                 let password = secret_from_stdin("password")?;
                 let admin = Admin::open(&admin_config(&dir)).await?;
                 let user = admin
-                    .add_user(&name, password, roles, claims(&pairs)?)
+                    .add_user(&name, password, roles, claims(&pairs)?, profile_of(profile))
                     .await?;
                 writeln!(out, "added user {} (sub {})", user.name, user.id)?;
+            }
+            UserCommand::Set { name, profile, dir } => {
+                Admin::open(&admin_config(&dir))
+                    .await?
+                    .set_profile(&name, profile_of(profile))
+                    .await?;
+                writeln!(out, "updated user {name}")?;
             }
             UserCommand::List(dir) => {
                 let admin = Admin::open(&admin_config(&dir)).await?;
@@ -342,6 +364,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 scopes,
                 audiences,
                 introspect,
+                oidc,
                 dir,
             } => {
                 let secret = if secret_stdin {
@@ -351,7 +374,26 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 };
                 let admin = Admin::open(&admin_config(&dir)).await?;
                 let new = admin
-                    .add_client_with(&id, public, secret, grants, scopes, audiences, introspect)
+                    .register_client(signet_server::ClientSpec {
+                        id,
+                        public,
+                        secret,
+                        grants,
+                        scopes: scopes
+                            .iter()
+                            .flat_map(|s| s.split_whitespace())
+                            .map(str::to_owned)
+                            .collect(),
+                        audiences,
+                        introspect,
+                        oidc: signet_server::OidcRegistration {
+                            redirect_uris: oidc.redirect_uris,
+                            post_logout_redirect_uris: oidc.post_logout_redirect_uris,
+                            backchannel_logout_uri: oidc.backchannel_logout_uri,
+                            first_party: oidc.first_party,
+                            name: oidc.name,
+                        },
+                    })
                     .await?;
                 writeln!(
                     out,

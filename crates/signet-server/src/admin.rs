@@ -8,10 +8,36 @@ use crate::config::Config;
 use crate::domain::keys::{KeyInfo, KeyManager};
 use crate::passwords;
 use crate::sealing::{MasterKey, random_token};
-use crate::store::{Client, SharedStore, User};
+use crate::store::{Client, OidcRegistration, Profile, SharedStore, User};
 
 /// Grant types a client can be given.
-pub const GRANTS: [&str; 3] = ["client_credentials", "password", "refresh_token"];
+pub const GRANTS: [&str; 4] = [
+    "authorization_code",
+    "client_credentials",
+    "password",
+    "refresh_token",
+];
+
+/// A client to register: what `signet client add` takes.
+#[derive(Debug, Default)]
+pub struct ClientSpec {
+    /// The client id.
+    pub id: String,
+    /// No secret (a browser or native app).
+    pub public: bool,
+    /// The secret of a confidential client; generated when `None`.
+    pub secret: Option<zeroize::Zeroizing<String>>,
+    /// Grant types; empty for the default of its kind.
+    pub grants: Vec<String>,
+    /// Scopes it may have.
+    pub scopes: Vec<String>,
+    /// Audiences it may ask for; the first is the default.
+    pub audiences: Vec<String>,
+    /// A resource server that may introspect tokens meant for its audiences.
+    pub introspect: bool,
+    /// What it registers for logins through the authorization endpoint.
+    pub oidc: crate::store::OidcRegistration,
+}
 
 /// A handle on a data directory, for administration.
 #[derive(Debug)]
@@ -79,6 +105,7 @@ impl Admin {
         password: zeroize::Zeroizing<String>,
         roles: Vec<String>,
         claims: serde_json::Map<String, serde_json::Value>,
+        profile: Profile,
     ) -> Result<User> {
         if name.is_empty() || name.len() > 256 || name.chars().any(char::is_control) {
             bail!("a user name must be 1 to 256 printable characters");
@@ -95,9 +122,18 @@ impl Admin {
             roles,
             claims,
             disabled: false,
+            profile,
         };
         self.store.add_user(&user, self.now()).await?;
         Ok(user)
+    }
+
+    /// Replaces a user's profile claims.
+    pub async fn set_profile(&self, name: &str, profile: Profile) -> Result<()> {
+        if !self.store.set_profile(name, &profile).await? {
+            bail!("no user {name}");
+        }
+        Ok(())
     }
 
     /// All users.
@@ -131,23 +167,31 @@ impl Admin {
         scopes: Vec<String>,
         audiences: Vec<String>,
     ) -> Result<NewClient> {
-        self.add_client_with(id, public, secret, grants, scopes, audiences, false)
-            .await
+        self.register_client(ClientSpec {
+            id: id.to_owned(),
+            public,
+            secret,
+            grants,
+            scopes,
+            audiences,
+            ..ClientSpec::default()
+        })
+        .await
     }
 
-    /// Adds a client as [`Admin::add_client`] does; with `introspect`, as a resource server
-    /// that may introspect tokens meant for its audiences.
-    #[allow(clippy::too_many_arguments)] // one flag per CLI option
-    pub async fn add_client_with(
-        &self,
-        id: &str,
-        public: bool,
-        secret: Option<zeroize::Zeroizing<String>>,
-        grants: Vec<String>,
-        scopes: Vec<String>,
-        audiences: Vec<String>,
-        introspect: bool,
-    ) -> Result<NewClient> {
+    /// Registers a client as `spec` says.
+    pub async fn register_client(&self, spec: ClientSpec) -> Result<NewClient> {
+        let ClientSpec {
+            id,
+            public,
+            secret,
+            grants,
+            scopes,
+            audiences,
+            introspect,
+            oidc,
+        } = spec;
+        let id = id.as_str();
         if introspect && public {
             bail!("a public client cannot introspect tokens");
         }
@@ -155,8 +199,11 @@ impl Admin {
             bail!("a client id must be 1 to 256 printable characters without ':'");
         }
         if let Some(g) = grants.iter().find(|g| !GRANTS.contains(&g.as_str())) {
-            bail!("unknown grant type {g:?} (use client_credentials, password or refresh_token)");
+            bail!(
+                "unknown grant type {g:?} (use authorization_code, client_credentials, password or refresh_token)"
+            );
         }
+        check_registration(&grants, &oidc)?;
         if public && grants.iter().any(|g| g == "client_credentials") {
             bail!("a public client cannot use client_credentials");
         }
@@ -192,6 +239,7 @@ impl Admin {
             scopes,
             audiences,
             introspect,
+            oidc,
         };
         self.store.add_client(&client, self.now()).await?;
         Ok(NewClient {
@@ -263,4 +311,36 @@ impl Admin {
         self.keys.refresh(now, None).await?;
         self.keys.rotate(now).await
     }
+}
+
+/// Refuses a registration a browser login could be led astray by: the authorization-code
+/// grant needs redirect URIs; every URI is absolute, without a fragment, and `https` unless it
+/// is a loopback `http` one (RFC 8252).
+fn check_registration(grants: &[String], oidc: &OidcRegistration) -> Result<()> {
+    let code = grants.iter().any(|g| g == "authorization_code");
+    if code && oidc.redirect_uris.is_empty() {
+        bail!("the authorization_code grant needs at least one --redirect-uri");
+    }
+    if !code && !oidc.redirect_uris.is_empty() {
+        bail!(
+            "redirect URIs are for the authorization_code grant (add --grant authorization_code)"
+        );
+    }
+    let uris = oidc
+        .redirect_uris
+        .iter()
+        .chain(&oidc.post_logout_redirect_uris)
+        .chain(&oidc.backchannel_logout_uri);
+    for uri in uris {
+        let parsed =
+            url::Url::parse(uri).map_err(|e| anyhow::anyhow!("{uri:?} is not a URL: {e}"))?;
+        if parsed.fragment().is_some() {
+            bail!("{uri:?} has a fragment, which a redirect URI cannot have");
+        }
+        let loopback = parsed.scheme() == "http" && crate::config::is_loopback_host(&parsed);
+        if parsed.scheme() != "https" && !loopback {
+            bail!("{uri:?} must be https (plain http only on a loopback address)");
+        }
+    }
+    Ok(())
 }

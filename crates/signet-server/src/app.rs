@@ -119,6 +119,16 @@ impl AppState {
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/.well-known/oauth-authorization-server", get(discovery))
             .route("/.well-known/jwks.json", get(jwks))
+            .route(
+                "/oauth2/authorize",
+                get(crate::login::authorize_get).post(crate::login::authorize_post),
+            )
+            .route("/oauth2/login", post(crate::login::login))
+            .route(
+                "/oauth2/userinfo",
+                get(crate::login::userinfo).post(crate::login::userinfo),
+            )
+            .route("/assets/signet.css", get(crate::pages::stylesheet))
             .route("/oauth2/token", post(oauth::token))
             .route("/oauth2/revoke", post(oauth::revoke))
             .route("/oauth2/introspect", post(oauth::introspect))
@@ -209,20 +219,29 @@ pub(crate) async fn discovery(State(state): State<AppState>) -> Response {
     let alg = state.config.signing_alg.name();
     let doc = json!({
         "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth2/authorize"),
         "token_endpoint": format!("{iss}/oauth2/token"),
+        "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
         "revocation_endpoint": format!("{iss}/oauth2/revoke"),
         "introspection_endpoint": format!("{iss}/oauth2/introspect"),
         "revocation_feed_endpoint": format!("{iss}/oauth2/revocations"),
         "revocation_feed_retention_seconds": state.config.revocation_retention.as_secs(),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials", "password", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "password", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "token_endpoint_auth_signing_alg_values_supported": [alg],
         "id_token_signing_alg_values_supported": [alg],
-        "response_types_supported": ["token"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "profile", "email"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp", "name", "preferred_username", "email", "email_verified"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": true,
+        "userinfo_signing_alg_values_supported": [],
     });
     let mut r = axum::Json(doc).into_response();
     r.headers_mut().insert(

@@ -81,6 +81,10 @@ pub struct Config {
     /// Redis (`redis://...`) holding the login rate-limit counters of every instance; `None`:
     /// each instance counts on its own, in memory.
     pub redis_url: Option<String>,
+    /// The product name the login pages show ("Signet").
+    pub product_name: String,
+    /// How long an SSO session (the login page's cookie) lasts at most (12 hours).
+    pub sso_session_lifetime: Duration,
     /// The clock every decision that depends on the time reads: the system clock, or a fixed
     /// one in tests ([`signet::FixedClock`]).
     pub clock: Arc<dyn Clock>,
@@ -117,6 +121,8 @@ impl Config {
             metrics_listen: None,
             metrics_token: None,
             redis_url: None,
+            product_name: "Signet".to_owned(),
+            sso_session_lifetime: Duration::from_secs(12 * 3600),
             clock: Arc::new(SystemClock),
         }
     }
@@ -167,6 +173,22 @@ impl Config {
     /// The issuer without a trailing slash.
     pub(crate) fn issuer(&self) -> &str {
         self.issuer.trim_end_matches('/')
+    }
+
+    /// Whether the issuer is a plain-http loopback one (development on one machine), where
+    /// cookies cannot be `Secure`.
+    pub(crate) fn loopback_http(&self) -> bool {
+        url::Url::parse(self.issuer()).is_ok_and(|u| u.scheme() == "http" && is_loopback_host(&u))
+    }
+}
+
+/// Whether `url`'s host is `localhost` or a loopback address.
+pub(crate) fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

@@ -43,6 +43,9 @@ pub enum ApiError {
     /// Too many login attempts; retry after this many seconds.
     #[error("too many login attempts; try again later")]
     TooManyAttempts(u64),
+    /// A bearer access token is missing, invalid, expired or revoked (RFC 6750).
+    #[error("{0}")]
+    InvalidToken(&'static str),
     /// `/metrics` was asked for without its bearer token.
     #[error("the metrics token is required")]
     MetricsToken,
@@ -58,6 +61,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status this error is answered with.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
@@ -71,7 +79,9 @@ impl ApiError {
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "access_denied"),
             Self::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
-            Self::MetricsToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            Self::MetricsToken | Self::InvalidToken(_) => {
+                (StatusCode::UNAUTHORIZED, "invalid_token")
+            }
             Self::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             Self::TooManyStreams => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
@@ -139,6 +149,12 @@ impl IntoResponse for ApiError {
         }
         if matches!(self, Self::MetricsToken) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if matches!(self, Self::InvalidToken(_)) {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
         }
         if matches!(self, Self::InvalidClient { basic: true }) {
             headers.insert(

@@ -15,16 +15,18 @@ mod feed;
 mod form;
 mod limits;
 mod listener;
+mod login;
 mod metrics;
 mod oauth;
 mod openapi;
+mod pages;
 mod passwords;
 mod sealing;
 mod session;
 mod store;
 mod wire;
 
-pub use admin::{Admin, GRANTS, NewClient};
+pub use admin::{Admin, ClientSpec, GRANTS, NewClient};
 pub use app::{AppState, serve_on, shutdown_signal};
 pub use config::{Config, MAX_ACCESS_LIFETIME};
 pub use domain::keys::KeyInfo;
@@ -32,7 +34,7 @@ pub use error::ApiError;
 #[cfg(feature = "fuzzing")]
 pub use form::fuzzing;
 pub use listener::{ConnectionLimits, serve_router};
-pub use store::{Client, StoreError, User};
+pub use store::{Client, OidcRegistration, Profile, StoreError, User};
 
 /// The version of the core library this issuer is built on.
 pub const CORE_VERSION: &str = signet::VERSION;

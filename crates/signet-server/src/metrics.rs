@@ -13,6 +13,7 @@ use crate::app::AppState;
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     requests: [AtomicU64; 5],
+    pub(crate) issued_authorization_code: AtomicU64,
     pub(crate) issued_client_credentials: AtomicU64,
     pub(crate) issued_password: AtomicU64,
     pub(crate) issued_refresh_token: AtomicU64,
@@ -48,6 +49,7 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE signet_tokens_issued_total counter");
         for (grant, c) in [
+            ("authorization_code", &self.issued_authorization_code),
             ("client_credentials", &self.issued_client_credentials),
             ("password", &self.issued_password),
             ("refresh_token", &self.issued_refresh_token),

@@ -36,6 +36,7 @@ pub(crate) fn token_response(issued: Issued) -> Response {
         expires_in: issued.expires_in,
         scope: (!issued.scope.is_empty()).then_some(issued.scope),
         refresh_token: issued.refresh_token,
+        id_token: issued.id_token,
     };
     no_store(body)
 }
@@ -106,6 +107,20 @@ pub(crate) async fn token(
             );
             let issued = password(&state, &headers, &form, address).await?;
             inc(&m.issued_password);
+            issued
+        }
+        "authorization_code" => {
+            let client = authenticate(&state, &headers, &form, true).await?;
+            let code = form.require("code", "code is required")?;
+            let issued = crate::domain::sso::exchange_code(
+                &state,
+                &client,
+                code,
+                form.get("redirect_uri"),
+                form.get("code_verifier"),
+            )
+            .await?;
+            inc(&m.issued_authorization_code);
             issued
         }
         "refresh_token" => {

@@ -29,17 +29,7 @@ struct Names {
 }
 
 fn names(state: &AppState) -> Names {
-    let issuer = state.config.issuer();
-    let loopback_http = issuer == "http://localhost"
-        || [
-            "http://127.",
-            "http://localhost:",
-            "http://localhost/",
-            "http://[::1]",
-        ]
-        .iter()
-        .any(|p| issuer.starts_with(p));
-    if loopback_http {
+    if state.config.loopback_http() {
         // Development on this machine only: nothing crosses a network.
         Names {
             refresh: "signet-refresh",
@@ -55,7 +45,8 @@ fn names(state: &AppState) -> Names {
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of the cookie `name`, if the request carries it.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -73,7 +64,19 @@ fn set_cookie(
     secure: bool,
     max_age: i64,
 ) -> Result<HeaderValue, ApiError> {
-    let mut c = format!("{name}={value}; Path=/; SameSite=Strict; Max-Age={max_age}");
+    cookie_header(name, value, http_only, secure, max_age, "Strict")
+}
+
+/// A `Set-Cookie` value for the whole site (`Path=/`).
+pub(crate) fn cookie_header(
+    name: &str,
+    value: &str,
+    http_only: bool,
+    secure: bool,
+    max_age: i64,
+    same_site: &str,
+) -> Result<HeaderValue, ApiError> {
+    let mut c = format!("{name}={value}; Path=/; SameSite={same_site}; Max-Age={max_age}");
     if secure {
         c.push_str("; Secure");
     }
@@ -84,7 +87,7 @@ fn set_cookie(
 }
 
 /// The browser must come from the issuer's own origin.
-fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())

@@ -19,6 +19,9 @@ pub(crate) struct TokenResponse {
     /// An opaque refresh token (password and refresh grants; in a cookie for browser sessions).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) refresh_token: Option<String>,
+    /// An OpenID Connect ID token (authorization-code grant with scope `openid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id_token: Option<String>,
 }
 
 /// An OAuth 2.0 error (RFC 6749 §5.2).

@@ -89,10 +89,32 @@ pub(crate) struct Issued {
     pub(crate) scope: String,
     /// The next refresh token of the login, if the grant starts or continues one.
     pub(crate) refresh_token: Option<String>,
+    /// An OpenID Connect ID token (authorization-code grant with scope `openid`).
+    pub(crate) id_token: Option<String>,
+}
+
+/// The ids of a new login, chosen before it is stored (an authorization code records them as
+/// it is redeemed, so that a replay of the code can revoke them).
+#[derive(Debug, Clone)]
+pub(crate) struct LoginIds {
+    /// The refresh family's id.
+    pub(crate) family: String,
+    /// The first access token's `jti`.
+    pub(crate) jti: String,
+}
+
+impl LoginIds {
+    /// Fresh random ids.
+    pub(crate) fn new() -> Result<Self, DomainError> {
+        Ok(Self {
+            family: random_token(16)?,
+            jti: random_token(16)?,
+        })
+    }
 }
 
 /// Where the `jti` of an access token about to be signed comes from.
-enum Jti {
+pub(crate) enum Jti {
     /// A client's own token: a fresh `jti` (deleting the client denies it by a client cutoff).
     OfClient,
     /// A token of a login: this `jti`, recorded beside its refresh token.
@@ -100,7 +122,7 @@ enum Jti {
 }
 
 /// Signs an RFC 9068 access token with `ring`'s active key.
-async fn access_token(
+pub(crate) async fn access_token(
     issuer: &Issuer,
     ring: &crate::domain::keys::KeyRing,
     client: &Client,
@@ -148,10 +170,10 @@ async fn first_refresh_token(
     issuer: &Issuer,
     family: &Family,
     kid: &str,
+    jti: String,
 ) -> Result<(String, String), DomainError> {
     let now = issuer.now();
     let token = random_token(32)?;
-    let jti = random_token(16)?;
     let expires = (now + secs(issuer.config.refresh_idle)).min(family.expires_at);
     let access = crate::store::IssuedAccess {
         jti: &jti,
@@ -191,21 +213,19 @@ pub(crate) async fn client_credentials(
         expires_in,
         scope,
         refresh_token: None,
+        id_token: None,
     })
 }
 
-/// Checks a user's password (rate-limited) and starts a login: a refresh family, a refresh
-/// token and an access token. Shared by the password grant and browser sessions.
-pub(crate) async fn password_login(
+/// Checks a user's password, rate-limited per user name and per address; the user on success.
+/// Unknown users cost the same hashing as known ones.
+pub(crate) async fn check_password(
     issuer: &Issuer,
-    client: &Client,
+    client_id: &str,
     username: &str,
     password: Zeroizing<String>,
-    scope: String,
-    audience: String,
     peer: Option<IpAddr>,
-) -> Result<Issued, DomainError> {
-    let client = client.clone();
+) -> Result<User, DomainError> {
     if username.len() > crate::limits::MAX_USER_NAME {
         return Err(DomainError::InvalidRequest("the user name is too long"));
     }
@@ -227,31 +247,70 @@ pub(crate) async fn password_login(
             issuer.dummy_hash.clone(),
         )
         .await?;
-    let user = match (ok, user) {
-        (true, Some(user)) => user,
+    match (ok, user) {
+        (true, Some(user)) => Ok(user),
         _ => {
-            tracing::info!(client = %client.id, "login failed");
+            tracing::info!(client = %client_id, "login failed");
             inc(&issuer.metrics.login_failures);
-            return Err(DomainError::InvalidGrant("invalid username or password"));
+            Err(DomainError::InvalidGrant("invalid username or password"))
         }
-    };
+    }
+}
+
+/// Checks a user's password (rate-limited) and starts a login: a refresh family, a refresh
+/// token and an access token. Shared by the password grant and browser sessions.
+pub(crate) async fn password_login(
+    issuer: &Issuer,
+    client: &Client,
+    username: &str,
+    password: Zeroizing<String>,
+    scope: String,
+    audience: String,
+    peer: Option<IpAddr>,
+) -> Result<Issued, DomainError> {
+    let user = check_password(issuer, &client.id, username, password, peer).await?;
+    start_login(
+        issuer,
+        client,
+        &user,
+        scope,
+        audience,
+        None,
+        LoginIds::new()?,
+    )
+    .await
+}
+
+/// Starts a login of `user` at `client`: a refresh family (in SSO session `session_id`, if
+/// any) with its first refresh token, and an access token, under `ids`.
+#[allow(clippy::too_many_arguments)] // the parts of a login, each named
+pub(crate) async fn start_login(
+    issuer: &Issuer,
+    client: &Client,
+    user: &User,
+    scope: String,
+    audience: String,
+    session_id: Option<&str>,
+    ids: LoginIds,
+) -> Result<Issued, DomainError> {
     let now = issuer.now();
     let family = Family {
-        id: random_token(16)?,
+        id: ids.family,
         user_id: Some(user.id.clone()),
         client_id: client.id.clone(),
         scope: scope.clone(),
         audience: audience.clone(),
         expires_at: now + secs(issuer.config.refresh_absolute),
         revoked: false,
+        session_id: session_id.map(str::to_owned),
     };
     let ring = issuer.keys.current(now).await?;
-    let (refresh, jti) = first_refresh_token(issuer, &family, ring.kid()).await?;
+    let (refresh, jti) = first_refresh_token(issuer, &family, ring.kid(), ids.jti).await?;
     let (access_token, expires_in) = access_token(
         issuer,
         &ring,
-        &client,
-        Some(&user),
+        client,
+        Some(user),
         &scope,
         &audience,
         Jti::OfLogin(jti),
@@ -262,6 +321,7 @@ pub(crate) async fn password_login(
         expires_in,
         scope,
         refresh_token: Some(refresh),
+        id_token: None,
     })
 }
 
@@ -367,6 +427,7 @@ pub(crate) async fn rotate(
         expires_in,
         scope,
         refresh_token: Some(refresh),
+        id_token: None,
     })
 }
 
@@ -429,7 +490,13 @@ mod tests {
         config.refresh_idle = Duration::from_secs(3600);
         let admin = crate::Admin::open(&config).await.unwrap();
         admin
-            .add_user("alice", PASSWORD.to_owned().into(), vec![], Map::new())
+            .add_user(
+                "alice",
+                PASSWORD.to_owned().into(),
+                vec![],
+                Map::new(),
+                crate::store::Profile::default(),
+            )
             .await
             .unwrap();
         admin

@@ -6,6 +6,7 @@
 
 pub(crate) mod grants;
 pub(crate) mod keys;
+pub(crate) mod sso;
 pub(crate) mod tokens;
 
 use std::sync::Arc;

@@ -59,6 +59,7 @@ fn family(id: &str, client: &str, user: Option<&str>) -> Family {
         audience: "api".into(),
         expires_at: NOW + 86_400,
         revoked: false,
+        session_id: None,
     }
 }
 
@@ -415,6 +416,7 @@ fn user(name: &str) -> User {
         roles: vec!["admin".into()],
         claims: serde_json::Map::new(),
         disabled: false,
+        profile: super::Profile::default(),
     }
 }
 
@@ -426,6 +428,7 @@ fn client(id: &str) -> Client {
         scopes: vec!["a".into(), "b".into()],
         audiences: vec!["api".into()],
         introspect: true,
+        oidc: super::OidcRegistration::default(),
     }
 }
 
@@ -517,5 +520,101 @@ async fn users_and_clients_are_unique_and_their_removal_ends_their_logins() {
             "{name}"
         );
         store.ping().await.unwrap();
+    }
+}
+
+fn code(client_id: &str) -> super::AuthCode {
+    super::AuthCode {
+        client_id: client_id.into(),
+        redirect_uri: "https://app.example/cb".into(),
+        code_challenge: "c".repeat(43),
+        nonce: Some("n-1".into()),
+        scope: "openid".into(),
+        session_id: "s1".into(),
+        user_id: "id-alice".into(),
+        auth_time: NOW,
+        expires_at: NOW + 60,
+    }
+}
+
+fn issue(n: usize) -> super::CodeIssue {
+    super::CodeIssue {
+        family_id: Some(format!("fam-{n}")),
+        access_jti: format!("jti-{n}"),
+        access_exp: NOW + 600,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_authorization_code_is_redeemed_once_and_a_replay_learns_what_the_first_use_issued() {
+    for (name, store, _dir) in stores().await {
+        let session = super::SsoSession {
+            id: "s1".into(),
+            user_id: "id-alice".into(),
+            auth_time: NOW,
+            expires_at: NOW + 3600,
+        };
+        store
+            .start_session(&session, b"cookie-hash", NOW)
+            .await
+            .unwrap();
+        store.add_code(b"code-1", &code("web")).await.unwrap();
+        let tasks: Vec<_> = (0..20)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.redeem_code(b"code-1", NOW + 1, &issue(n)).await })
+            })
+            .collect();
+        let mut winner = None;
+        let mut replays = Vec::new();
+        for (n, t) in tasks.into_iter().enumerate() {
+            match t.await.unwrap().unwrap() {
+                super::CodeUse::Redeemed(c) => {
+                    assert_eq!(c.nonce.as_deref(), Some("n-1"), "{name}");
+                    assert!(winner.replace(n).is_none(), "{name}: two winners");
+                }
+                super::CodeUse::Replayed(first) => replays.push(first),
+                super::CodeUse::Invalid => panic!("{name}: a used code is a replay"),
+            }
+        }
+        let winner = winner.expect("one use redeems the code");
+        assert_eq!(replays.len(), 19, "{name}");
+        for first in replays {
+            assert_eq!(first.access_jti, format!("jti-{winner}"), "{name}");
+            assert_eq!(first.family_id, Some(format!("fam-{winner}")), "{name}");
+        }
+        // An expired code is no code at all; an unknown one neither.
+        store.add_code(b"code-2", &code("web")).await.unwrap();
+        assert!(matches!(
+            store
+                .redeem_code(b"code-2", NOW + 61, &issue(0))
+                .await
+                .unwrap(),
+            super::CodeUse::Invalid
+        ));
+        assert!(matches!(
+            store.redeem_code(b"nope", NOW, &issue(0)).await.unwrap(),
+            super::CodeUse::Invalid
+        ));
+        // The session is found by its cookie while it lasts, and not after.
+        let found = store
+            .session_by_cookie(b"cookie-hash", NOW + 10)
+            .await
+            .unwrap();
+        assert_eq!(found.map(|s| s.id).as_deref(), Some("s1"), "{name}");
+        assert!(
+            store
+                .session_by_cookie(b"cookie-hash", NOW + 3600)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .session_by_cookie(b"other", NOW)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -17,10 +17,11 @@ mod rows;
 mod sqlite;
 mod types;
 
-pub use types::{Client, User};
 pub(crate) use types::{
-    EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition, RefreshUse, StoredKey, Successor,
+    AuthCode, CodeIssue, CodeUse, EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition,
+    RefreshUse, SsoSession, StoredKey, Successor,
 };
+pub use types::{Client, OidcRegistration, Profile, User};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -80,6 +81,8 @@ pub(crate) trait UserStore {
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
     /// All users, by name.
     async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Replaces a user's profile claims. False if there is no such user.
+    async fn set_profile(&self, name: &str, profile: &Profile) -> StoreResult<bool>;
     /// Disables (or deletes) a user and revokes every login of theirs, in one transaction.
     /// False if there is no such user.
     async fn remove_user(&self, name: &str, delete: bool, now: i64) -> StoreResult<bool>;
@@ -200,10 +203,43 @@ pub(crate) enum Change {
 /// Called with each change another process (or this one) makes.
 pub(crate) type OnChange = Arc<dyn Fn(Change) + Send + Sync>;
 
+/// Single sign-on: browser sessions at the issuer and the authorization codes issued in them.
+#[async_trait]
+pub(crate) trait SsoStore {
+    /// Starts an SSO session whose cookie value hashes to `cookie_hash`.
+    async fn start_session(
+        &self,
+        session: &SsoSession,
+        cookie_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<()>;
+    /// The live (not ended, not expired) session whose cookie value hashes to `cookie_hash`.
+    async fn session_by_cookie(
+        &self,
+        cookie_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<SsoSession>>;
+    /// Stores a code by its hash and records that its session logged into its client, in one
+    /// transaction.
+    async fn add_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()>;
+    /// Presents a code. **Single use**: of any number of uses of one code, exactly one (the
+    /// first, while it is live) returns [`CodeUse::Redeemed`] and records `issue` as what it
+    /// issues; every later one returns [`CodeUse::Replayed`] with what the first recorded.
+    async fn redeem_code(&self, hash: &[u8], now: i64, issue: &CodeIssue) -> StoreResult<CodeUse>;
+}
+
 /// Everything the issuer keeps.
 #[async_trait]
 pub(crate) trait Store:
-    UserStore + ClientStore + KeyStore + RefreshStore + RevocationStore + std::fmt::Debug + Send + Sync
+    UserStore
+    + ClientStore
+    + KeyStore
+    + RefreshStore
+    + RevocationStore
+    + SsoStore
+    + std::fmt::Debug
+    + Send
+    + Sync
 {
     /// Calls `on_change` for every change any process sharing the store makes, from a task
     /// on the current runtime, and returns `true`; a backend that cannot push changes returns
@@ -212,7 +248,8 @@ pub(crate) trait Store:
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// Forgets what no longer matters: feed entries `keep` seconds past their `exp` (the
-    /// verifiers' leeway), dead refresh tokens and families.
+    /// verifiers' leeway), dead refresh tokens and families, SSO sessions that ended or expired,
+    /// and codes ten minutes past their expiry (until then a replay is still recognised).
     async fn prune(&self, now: i64, keep: i64) -> StoreResult<()>;
 }
 
@@ -268,6 +305,21 @@ pub(crate) fn check_migrated(
         anyhow::bail!("the database is not migrated: run `signet migrate` first");
     }
     Ok(())
+}
+
+/// How long past its expiry a code is kept, so that a late replay still revokes what it gave.
+const CODE_MEMORY: i64 = 600;
+
+/// What presenting a code found, from the row the claim returned (`claimed`) or, when nothing
+/// was claimed, the row as it stands (`found`).
+fn code_use(claimed: Option<rows::CodeRow>, found: Option<rows::CodeRow>) -> CodeUse {
+    if let Some(row) = claimed {
+        return CodeUse::Redeemed(row.into());
+    }
+    match found {
+        Some(row) if row.used_at.is_some() => CodeUse::Replayed(row.issue()),
+        _ => CodeUse::Invalid,
+    }
 }
 
 /// What a token of `client_id` that could not be claimed means: reuse if it was used before and

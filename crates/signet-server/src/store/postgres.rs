@@ -15,11 +15,11 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{FromRow, Row, query, query_as, query_scalar};
 
 use super::batch::{Claim, ClaimAll, Claims};
-use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
+use super::rows::{ClientRow, CodeRow, FamilyRow, FeedRow, KeyRow, SessionRow, TokenRow, UserRow};
 use super::{
-    Change, Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition, KeyStore,
-    RefreshStore, RefreshUse, RevocationStore, Store, StoreError, StoreResult, StoredKey,
-    Successor, User, UserStore,
+    AuthCode, Change, Client, ClientStore, CodeIssue, CodeUse, EntryKind, Family, FeedEntry,
+    IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse, RevocationStore,
+    SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey, Successor, User, UserStore,
 };
 
 /// The migrations embedded in the binary.
@@ -239,17 +239,32 @@ impl PgStore {
 #[async_trait]
 impl UserStore for PgStore {
     async fn add_user(&self, user: &User, now: i64) -> StoreResult<()> {
-        query("INSERT INTO users (id, name, password_hash, roles, claims, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        query("INSERT INTO users (id, name, password_hash, roles, claims, created_at, profile) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&user.id)
             .bind(&user.name)
             .bind(&user.password_hash)
             .bind(serde_json::to_string(&user.roles)?)
             .bind(serde_json::to_string(&user.claims)?)
             .bind(now)
+            .bind(serde_json::to_string(&user.profile)?)
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::conflict(e, || format!("user {} already exists", user.name)))?;
         notify(&self.pool, Change::Config).await
+    }
+
+    async fn set_profile(&self, name: &str, profile: &Profile) -> StoreResult<bool> {
+        let changed = query("UPDATE users SET profile = $1 WHERE name = $2")
+            .bind(serde_json::to_string(profile)?)
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1;
+        if changed {
+            notify(&self.pool, Change::Config).await?;
+        }
+        Ok(changed)
     }
 
     async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
@@ -301,7 +316,7 @@ impl UserStore for PgStore {
 #[async_trait]
 impl ClientStore for PgStore {
     async fn add_client(&self, client: &Client, now: i64) -> StoreResult<()> {
-        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at, oidc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&client.id)
             .bind(&client.secret_hash)
             .bind(serde_json::to_string(&client.grants)?)
@@ -309,6 +324,7 @@ impl ClientStore for PgStore {
             .bind(serde_json::to_string(&client.audiences)?)
             .bind(client.introspect)
             .bind(now)
+            .bind(serde_json::to_string(&client.oidc)?)
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::conflict(e, || format!("client {} already exists", client.id)))?;
@@ -453,7 +469,7 @@ impl RefreshStore for PgStore {
         now: i64,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&family.id)
             .bind(&family.user_id)
             .bind(&family.client_id)
@@ -461,6 +477,7 @@ impl RefreshStore for PgStore {
             .bind(&family.audience)
             .bind(now)
             .bind(family.expires_at)
+            .bind(&family.session_id)
             .execute(&mut *tx)
             .await?;
         query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -625,6 +642,89 @@ impl RevocationStore for PgStore {
 }
 
 #[async_trait]
+impl SsoStore for PgStore {
+    async fn start_session(
+        &self,
+        session: &SsoSession,
+        cookie_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
+        query("INSERT INTO sso_sessions (id, cookie_hash, user_id, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&session.id)
+            .bind(cookie_hash)
+            .bind(&session.user_id)
+            .bind(session.auth_time)
+            .bind(now)
+            .bind(session.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_by_cookie(
+        &self,
+        cookie_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<SsoSession>> {
+        let row: Option<SessionRow> = query_as(
+            "SELECT * FROM sso_sessions WHERE cookie_hash = $1 AND ended_at IS NULL AND expires_at > $2",
+        )
+        .bind(cookie_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(SsoSession::from))
+    }
+
+    async fn add_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        query("INSERT INTO auth_codes (hash, client_id, redirect_uri, code_challenge, nonce, scope, session_id, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(hash)
+            .bind(&code.client_id)
+            .bind(&code.redirect_uri)
+            .bind(&code.code_challenge)
+            .bind(&code.nonce)
+            .bind(&code.scope)
+            .bind(&code.session_id)
+            .bind(&code.user_id)
+            .bind(code.auth_time)
+            .bind(code.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT INTO sso_session_clients (session_id, client_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(&code.session_id)
+            .bind(&code.client_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, hash: &[u8], now: i64, issue: &CodeIssue) -> StoreResult<CodeUse> {
+        let claimed: Option<CodeRow> = query_as(
+            "UPDATE auth_codes SET used_at = $1, family_id = $2, access_jti = $3, access_exp = $4 \
+             WHERE hash = $5 AND used_at IS NULL AND expires_at > $1 RETURNING *",
+        )
+        .bind(now)
+        .bind(&issue.family_id)
+        .bind(&issue.access_jti)
+        .bind(issue.access_exp)
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let found = if claimed.is_some() {
+            None
+        } else {
+            query_as("SELECT * FROM auth_codes WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?
+        };
+        Ok(super::code_use(claimed, found))
+    }
+}
+
+#[async_trait]
 impl Store for PgStore {
     async fn watch(&self, on_change: super::OnChange) -> StoreResult<bool> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
@@ -668,6 +768,14 @@ impl Store for PgStore {
             .await?;
         query("DELETE FROM refresh_families WHERE expires_at <= $1")
             .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        query("DELETE FROM sso_sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        query("DELETE FROM auth_codes WHERE expires_at <= $1")
+            .bind(now.saturating_sub(super::CODE_MEMORY))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -1,7 +1,9 @@
 //! Rows as both backends return them, read by name, and turned into domain types here once:
 //! the SQLite and PostgreSQL stores share every mapping.
 
-use super::types::{Client, EntryKind, Family, FeedEntry, StoredKey, User};
+use super::types::{
+    AuthCode, Client, CodeIssue, EntryKind, Family, FeedEntry, SsoSession, StoredKey, User,
+};
 
 fn json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
@@ -15,6 +17,7 @@ pub(super) struct UserRow {
     roles: String,
     claims: String,
     disabled: bool,
+    profile: String,
 }
 
 impl From<UserRow> for User {
@@ -26,6 +29,7 @@ impl From<UserRow> for User {
             roles: json_list(&r.roles),
             claims: serde_json::from_str(&r.claims).unwrap_or_default(),
             disabled: r.disabled,
+            profile: serde_json::from_str(&r.profile).unwrap_or_default(),
         }
     }
 }
@@ -38,6 +42,7 @@ pub(super) struct ClientRow {
     scopes: String,
     audiences: String,
     introspect: bool,
+    oidc: String,
 }
 
 impl From<ClientRow> for Client {
@@ -49,6 +54,7 @@ impl From<ClientRow> for Client {
             scopes: json_list(&r.scopes),
             audiences: json_list(&r.audiences),
             introspect: r.introspect,
+            oidc: serde_json::from_str(&r.oidc).unwrap_or_default(),
         }
     }
 }
@@ -85,6 +91,7 @@ pub(super) struct FamilyRow {
     audience: String,
     expires_at: i64,
     pub(super) revoked_at: Option<i64>,
+    session_id: Option<String>,
 }
 
 impl From<FamilyRow> for Family {
@@ -97,6 +104,7 @@ impl From<FamilyRow> for Family {
             audience: r.audience,
             expires_at: r.expires_at,
             revoked: r.revoked_at.is_some(),
+            session_id: r.session_id,
         }
     }
 }
@@ -128,6 +136,69 @@ impl From<FeedRow> for FeedEntry {
             exp: r.exp,
             revoked_at: r.revoked_at,
             kind: EntryKind::of(&r.kind),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SessionRow {
+    id: String,
+    user_id: String,
+    auth_time: i64,
+    expires_at: i64,
+}
+
+impl From<SessionRow> for SsoSession {
+    fn from(r: SessionRow) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            auth_time: r.auth_time,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CodeRow {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    nonce: Option<String>,
+    scope: String,
+    session_id: String,
+    user_id: String,
+    auth_time: i64,
+    expires_at: i64,
+    pub(super) used_at: Option<i64>,
+    family_id: Option<String>,
+    access_jti: Option<String>,
+    access_exp: Option<i64>,
+}
+
+impl CodeRow {
+    /// What the code's first use recorded.
+    pub(super) fn issue(self) -> CodeIssue {
+        CodeIssue {
+            family_id: self.family_id,
+            access_jti: self.access_jti.unwrap_or_default(),
+            access_exp: self.access_exp.unwrap_or(0),
+        }
+    }
+}
+
+impl From<CodeRow> for AuthCode {
+    fn from(r: CodeRow) -> Self {
+        Self {
+            client_id: r.client_id,
+            redirect_uri: r.redirect_uri,
+            code_challenge: r.code_challenge,
+            nonce: r.nonce,
+            scope: r.scope,
+            session_id: r.session_id,
+            user_id: r.user_id,
+            auth_time: r.auth_time,
+            expires_at: r.expires_at,
         }
     }
 }

@@ -16,11 +16,11 @@ use sqlx::sqlite::{
 use sqlx::{FromRow, Row, query, query_as, query_scalar};
 
 use super::batch::{Claim, ClaimAll, Claims};
-use super::rows::{ClientRow, FamilyRow, FeedRow, KeyRow, TokenRow, UserRow};
+use super::rows::{ClientRow, CodeRow, FamilyRow, FeedRow, KeyRow, SessionRow, TokenRow, UserRow};
 use super::{
-    Client, ClientStore, EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition, KeyStore,
-    RefreshStore, RefreshUse, RevocationStore, Store, StoreError, StoreResult, StoredKey,
-    Successor, User, UserStore,
+    AuthCode, Client, ClientStore, CodeIssue, CodeUse, EntryKind, Family, FeedEntry, IssuedAccess,
+    KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse, RevocationStore, SsoSession,
+    SsoStore, Store, StoreError, StoreResult, StoredKey, Successor, User, UserStore,
 };
 
 /// The migrations embedded in the binary.
@@ -83,7 +83,8 @@ impl ClaimAll for SqliteClaims {
              (SELECT scope FROM refresh_families WHERE id = family_id) AS scope, \
              (SELECT audience FROM refresh_families WHERE id = family_id) AS audience, \
              (SELECT expires_at FROM refresh_families WHERE id = family_id) AS expires_at, \
-             (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at"
+             (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at, \
+             (SELECT session_id FROM refresh_families WHERE id = family_id) AS session_id"
         );
         let mut statement = query(&sql);
         for c in claims {
@@ -225,17 +226,30 @@ impl SqliteStore {
 impl UserStore for SqliteStore {
     async fn add_user(&self, user: &User, now: i64) -> StoreResult<()> {
         let _writing = self.writer.lock().await;
-        query("INSERT INTO users (id, name, password_hash, roles, claims, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        query("INSERT INTO users (id, name, password_hash, roles, claims, created_at, profile) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(&user.id)
             .bind(&user.name)
             .bind(&user.password_hash)
             .bind(serde_json::to_string(&user.roles)?)
             .bind(serde_json::to_string(&user.claims)?)
             .bind(now)
+            .bind(serde_json::to_string(&user.profile)?)
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::conflict(e, || format!("user {} already exists", user.name)))?;
         Ok(())
+    }
+
+    async fn set_profile(&self, name: &str, profile: &Profile) -> StoreResult<bool> {
+        let _writing = self.writer.lock().await;
+        let changed = query("UPDATE users SET profile = ? WHERE name = ?")
+            .bind(serde_json::to_string(profile)?)
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1;
+        Ok(changed)
     }
 
     async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
@@ -287,7 +301,7 @@ impl UserStore for SqliteStore {
 impl ClientStore for SqliteStore {
     async fn add_client(&self, client: &Client, now: i64) -> StoreResult<()> {
         let _writing = self.writer.lock().await;
-        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at, oidc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(&client.id)
             .bind(&client.secret_hash)
             .bind(serde_json::to_string(&client.grants)?)
@@ -295,6 +309,7 @@ impl ClientStore for SqliteStore {
             .bind(serde_json::to_string(&client.audiences)?)
             .bind(client.introspect)
             .bind(now)
+            .bind(serde_json::to_string(&client.oidc)?)
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::conflict(e, || format!("client {} already exists", client.id)))?;
@@ -437,7 +452,7 @@ impl RefreshStore for SqliteStore {
     ) -> StoreResult<()> {
         let _writing = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
-        query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(&family.id)
             .bind(&family.user_id)
             .bind(&family.client_id)
@@ -445,6 +460,7 @@ impl RefreshStore for SqliteStore {
             .bind(&family.audience)
             .bind(now)
             .bind(family.expires_at)
+            .bind(&family.session_id)
             .execute(&mut *tx)
             .await?;
         query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, access_jti, access_exp, access_kid) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -614,6 +630,93 @@ impl RevocationStore for SqliteStore {
 }
 
 #[async_trait]
+impl SsoStore for SqliteStore {
+    async fn start_session(
+        &self,
+        session: &SsoSession,
+        cookie_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        query("INSERT INTO sso_sessions (id, cookie_hash, user_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&session.id)
+            .bind(cookie_hash)
+            .bind(&session.user_id)
+            .bind(session.auth_time)
+            .bind(now)
+            .bind(session.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_by_cookie(
+        &self,
+        cookie_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<SsoSession>> {
+        let row: Option<SessionRow> = query_as(
+            "SELECT * FROM sso_sessions WHERE cookie_hash = ? AND ended_at IS NULL AND expires_at > ?",
+        )
+        .bind(cookie_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(SsoSession::from))
+    }
+
+    async fn add_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        query("INSERT INTO auth_codes (hash, client_id, redirect_uri, code_challenge, nonce, scope, session_id, user_id, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(hash)
+            .bind(&code.client_id)
+            .bind(&code.redirect_uri)
+            .bind(&code.code_challenge)
+            .bind(&code.nonce)
+            .bind(&code.scope)
+            .bind(&code.session_id)
+            .bind(&code.user_id)
+            .bind(code.auth_time)
+            .bind(code.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        query("INSERT INTO sso_session_clients (session_id, client_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(&code.session_id)
+            .bind(&code.client_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, hash: &[u8], now: i64, issue: &CodeIssue) -> StoreResult<CodeUse> {
+        let _writing = self.writer.lock().await;
+        let claimed: Option<CodeRow> = query_as(
+            "UPDATE auth_codes SET used_at = ?, family_id = ?, access_jti = ?, access_exp = ? \
+             WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING *",
+        )
+        .bind(now)
+        .bind(&issue.family_id)
+        .bind(&issue.access_jti)
+        .bind(issue.access_exp)
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let found = if claimed.is_some() {
+            None
+        } else {
+            query_as("SELECT * FROM auth_codes WHERE hash = ?")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?
+        };
+        Ok(super::code_use(claimed, found))
+    }
+}
+
+#[async_trait]
 impl Store for SqliteStore {
     async fn watch(&self, _on_change: super::OnChange) -> StoreResult<bool> {
         // Other processes on one SQLite file are seen by polling: a cheap read each second.
@@ -638,6 +741,14 @@ impl Store for SqliteStore {
             .await?;
         query("DELETE FROM refresh_families WHERE expires_at <= ?")
             .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        query("DELETE FROM sso_sessions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        query("DELETE FROM auth_codes WHERE expires_at <= ?")
+            .bind(now.saturating_sub(super::CODE_MEMORY))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

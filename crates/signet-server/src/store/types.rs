@@ -15,6 +15,22 @@ pub struct User {
     pub claims: serde_json::Map<String, serde_json::Value>,
     /// Disabled users cannot log in or refresh.
     pub disabled: bool,
+    /// The profile claims ID tokens and userinfo give by scope.
+    pub profile: Profile,
+}
+
+/// A user's OpenID Connect profile claims.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    /// `email` (scope `email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `email_verified` (scope `email`).
+    pub email_verified: bool,
+    /// `name` (scope `profile`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// A client as the store holds it.
@@ -32,6 +48,26 @@ pub struct Client {
     pub audiences: Vec<String>,
     /// A resource server: may introspect tokens meant for its audiences.
     pub introspect: bool,
+    /// What it registered for browser logins (OpenID Connect).
+    pub oidc: OidcRegistration,
+}
+
+/// What a client registered for logins through the authorization endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct OidcRegistration {
+    /// Where authorization responses may go: exact matches only.
+    pub redirect_uris: Vec<String>,
+    /// Where the end-session endpoint may send the browser after logout.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where back-channel logout tokens are posted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// A client of the issuer's own operator: no consent page.
+    pub first_party: bool,
+    /// The name shown to users on the consent page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Client {
@@ -84,6 +120,54 @@ pub(crate) struct Family {
     pub(crate) audience: String,
     pub(crate) expires_at: i64,
     pub(crate) revoked: bool,
+    /// The SSO session the login began in, if it began at the login page.
+    pub(crate) session_id: Option<String>,
+}
+
+/// A browser's login at the issuer (single sign-on).
+#[derive(Debug, Clone)]
+pub(crate) struct SsoSession {
+    /// The public id, the `sid` of ID tokens.
+    pub(crate) id: String,
+    pub(crate) user_id: String,
+    /// When the user last entered their password.
+    pub(crate) auth_time: i64,
+    pub(crate) expires_at: i64,
+}
+
+/// An authorization code, as issued: what its exchange must match and what it grants.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    /// The PKCE S256 challenge.
+    pub(crate) code_challenge: String,
+    pub(crate) nonce: Option<String>,
+    pub(crate) scope: String,
+    pub(crate) session_id: String,
+    pub(crate) user_id: String,
+    pub(crate) auth_time: i64,
+    pub(crate) expires_at: i64,
+}
+
+/// What the first use of a code issues, recorded as it is claimed.
+#[derive(Debug, Clone)]
+pub(crate) struct CodeIssue {
+    /// The login (refresh family) it starts, if the client gets refresh tokens.
+    pub(crate) family_id: Option<String>,
+    pub(crate) access_jti: String,
+    pub(crate) access_exp: i64,
+}
+
+/// What presenting a code found.
+#[derive(Debug)]
+pub(crate) enum CodeUse {
+    /// First use of a live code: now used.
+    Redeemed(AuthCode),
+    /// A second use: what the first use issued, to be revoked.
+    Replayed(CodeIssue),
+    /// Unknown or expired.
+    Invalid,
 }
 
 /// What a rotation stores when it wins: the next refresh token and the access token's id.

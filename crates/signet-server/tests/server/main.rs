@@ -8,6 +8,7 @@ mod inputs;
 mod keys;
 mod revocation;
 mod sessions;
+mod sso;
 
 use std::path::Path;
 use std::thread;
@@ -169,6 +170,11 @@ pub(crate) fn seeded() -> (tempfile::TempDir, String) {
             PASSWORD.to_owned().into(),
             vec!["admin".into()],
             serde_json::Map::new(),
+            signet_server::Profile {
+                email: Some("alice@example.com".into()),
+                email_verified: true,
+                display_name: Some("Alice Liddell".into()),
+            },
         )
         .await
         .unwrap();
@@ -184,15 +190,14 @@ pub(crate) fn seeded() -> (tempfile::TempDir, String) {
         .unwrap();
         // A resource server too: it introspects tokens meant for its audiences.
         let backend = a
-            .add_client_with(
-                "backend",
-                false,
-                None,
-                vec!["client_credentials".into()],
-                vec!["orders:read".into(), "orders:write".into()],
-                vec![AUD.into(), "billing-api".into()],
-                true,
-            )
+            .register_client(signet_server::ClientSpec {
+                id: "backend".into(),
+                grants: vec!["client_credentials".into()],
+                scopes: vec!["orders:read".into(), "orders:write".into()],
+                audiences: vec![AUD.into(), "billing-api".into()],
+                introspect: true,
+                ..Default::default()
+            })
             .await
             .unwrap();
         backend.secret.unwrap().to_string()

@@ -1,0 +1,375 @@
+//! The OpenID Connect endpoints a browser visits: `/oauth2/authorize`, the login form it shows
+//! (posted to `/oauth2/login`), and `/oauth2/userinfo`. They parse requests and render pages;
+//! the rules are in [`crate::domain::sso`].
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use zeroize::Zeroizing;
+
+use crate::app::AppState;
+use crate::domain::DomainError;
+use crate::domain::sso::{self, AuthParams, AuthRequest, AuthorizeError};
+use crate::error::ApiError;
+use crate::pages::{self, ENGLISH, LoginPage};
+use crate::sealing::random_token;
+use crate::session::{cookie, cookie_header};
+
+/// The cookies of the login pages; `__Host-` needs `Secure`, relaxed only for a plain-http
+/// loopback issuer.
+struct Names {
+    /// The SSO session (HttpOnly, SameSite=Lax so that it comes along when an application
+    /// sends the browser here).
+    sso: &'static str,
+    /// The login form's anti-CSRF value (double submit).
+    csrf: &'static str,
+    secure: bool,
+}
+
+fn names(state: &AppState) -> Names {
+    if state.config.loopback_http() {
+        Names {
+            sso: "signet-sso",
+            csrf: "signet-login-csrf",
+            secure: false,
+        }
+    } else {
+        Names {
+            sso: "__Host-signet-sso",
+            csrf: "__Host-signet-login-csrf",
+            secure: true,
+        }
+    }
+}
+
+/// The login form's fields: the authorization request, carried through, and the login.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct LoginForm {
+    #[serde(flatten)]
+    request: AuthParams,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn error_page(state: &AppState, status: StatusCode, message: &str) -> Response {
+    pages::page(
+        status,
+        pages::error(&ENGLISH, &state.config.product_name, message),
+        Vec::new(),
+    )
+}
+
+/// A failure of the store or the keys, as a page.
+fn failure_page(state: &AppState, e: DomainError) -> Response {
+    let api = ApiError::from(e);
+    let status = api.status();
+    if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        tracing::error!(error = %api, "authorization request failed");
+    }
+    let message = if status == StatusCode::SERVICE_UNAVAILABLE {
+        ENGLISH.busy
+    } else {
+        "Something went wrong. Please try again."
+    };
+    error_page(state, status, message)
+}
+
+/// Sends the browser back to the client with `params` and the issuer (RFC 9207).
+fn back_to_client(
+    state: &AppState,
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    cookies: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return error_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            "The redirect URI is not valid.",
+        );
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in params {
+            query.append_pair(k, v);
+        }
+        query.append_pair("iss", state.config.issuer());
+    }
+    pages::redirect(url.as_str(), cookies)
+}
+
+fn refusal(state: &AppState, e: AuthorizeError) -> Response {
+    match e {
+        AuthorizeError::Page(message) => error_page(state, StatusCode::BAD_REQUEST, message),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+            description,
+        } => {
+            let mut params = vec![("error", error), ("error_description", description)];
+            if let Some(s) = &client_state {
+                params.push(("state", s));
+            }
+            back_to_client(state, &redirect_uri, &params, Vec::new())
+        }
+        AuthorizeError::Domain(e) => failure_page(state, e),
+    }
+}
+
+/// Issues a code in `session` and sends it to the client.
+async fn grant_code(
+    state: &AppState,
+    request: &AuthRequest,
+    session: &crate::store::SsoSession,
+    cookies: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
+    match sso::issue_code(state, request, session).await {
+        Ok(code) => {
+            let mut params = vec![("code", code.as_str())];
+            if let Some(s) = &request.state {
+                params.push(("state", s));
+            }
+            back_to_client(state, &request.redirect_uri, &params, cookies)
+        }
+        Err(e) => failure_page(state, e),
+    }
+}
+
+/// The login page for `request`, with a fresh anti-CSRF cookie.
+fn login_page(
+    state: &AppState,
+    request: &AuthRequest,
+    params: &AuthParams,
+    status: StatusCode,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let names = names(state);
+    let Ok(csrf) = random_token(16) else {
+        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
+    };
+    let Ok(cookie) = cookie_header(names.csrf, &csrf, true, names.secure, 3600, "Strict") else {
+        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
+    };
+    let client = request
+        .client
+        .oidc
+        .name
+        .as_deref()
+        .unwrap_or(&request.client.id);
+    let username = if username.is_empty() {
+        request.login_hint.as_deref().unwrap_or("")
+    } else {
+        username
+    };
+    let body = pages::login(
+        &ENGLISH,
+        &LoginPage {
+            product: &state.config.product_name,
+            client,
+            request: params,
+            csrf: &csrf,
+            username,
+            error,
+        },
+    );
+    pages::page(status, body, vec![(header::SET_COOKIE, cookie)])
+}
+
+/// Answers a checked request: a code at once when the browser's SSO session suffices, an
+/// error when no page may be shown, else the login page.
+async fn authorize_with(state: &AppState, headers: &HeaderMap, params: AuthParams) -> Response {
+    let request = match sso::check_request(state, &params).await {
+        Ok(r) => r,
+        Err(e) => return refusal(state, e),
+    };
+    let names = names(state);
+    let session = match sso::session(state, cookie(headers, names.sso).as_deref()).await {
+        Ok(s) => s,
+        Err(e) => return failure_page(state, e),
+    };
+    if let Some(session) = session.filter(|s| sso::session_suffices(state, &request, s)) {
+        return grant_code(state, &request, &session, Vec::new()).await;
+    }
+    if request.prompt.none {
+        return refusal(
+            state,
+            AuthorizeError::Redirect {
+                redirect_uri: request.redirect_uri.clone(),
+                state: request.state.clone(),
+                error: "login_required",
+                description: "the user is not logged in",
+            },
+        );
+    }
+    login_page(state, &request, &params, StatusCode::OK, "", None)
+}
+
+/// `GET /oauth2/authorize`.
+pub(crate) async fn authorize_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Query<AuthParams>, QueryRejection>,
+) -> Response {
+    match params {
+        Ok(Query(params)) => authorize_with(&state, &headers, params).await,
+        Err(_) => error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "The authorization request is malformed.",
+        ),
+    }
+}
+
+/// `POST /oauth2/authorize` (form-encoded, as OpenID Connect allows).
+pub(crate) async fn authorize_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<axum::Form<AuthParams>, FormRejection>,
+) -> Response {
+    match params {
+        Ok(axum::Form(params)) => authorize_with(&state, &headers, params).await,
+        Err(_) => error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "The authorization request is malformed.",
+        ),
+    }
+}
+
+/// Whether the browser says it posts from elsewhere: an `Origin` other than the issuer's.
+fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    headers.contains_key(header::ORIGIN) && crate::session::check_origin(state, headers).is_err()
+}
+
+/// `POST /oauth2/login`: the login form. The anti-CSRF field must match its cookie and the
+/// browser must not say it comes from another origin; a wrong password shows the form again
+/// with one message whatever was wrong; the login rate limits apply.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    form: Result<axum::Form<LoginForm>, FormRejection>,
+) -> Response {
+    let Ok(axum::Form(mut form)) = form else {
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "The login form is malformed.",
+        );
+    };
+    let names = names(&state);
+    let csrf_ok = cookie(&headers, names.csrf).is_some_and(|c| {
+        !c.is_empty()
+            && c.len() == form.csrf.len()
+            && aws_lc_rs::constant_time::verify_slices_are_equal(c.as_bytes(), form.csrf.as_bytes())
+                .is_ok()
+    });
+    if !csrf_ok || foreign_origin(&state, &headers) {
+        tracing::warn!("login form refused: anti-CSRF check failed");
+        return error_page(&state, StatusCode::FORBIDDEN, ENGLISH.expired_form);
+    }
+    let request = match sso::check_request(&state, &form.request).await {
+        Ok(r) => r,
+        Err(e) => return refusal(&state, e),
+    };
+    let address = crate::limits::client_address(
+        &state.config.trusted_proxies,
+        &headers,
+        peer.map(|p| p.0.0.ip()),
+    );
+    let checked = crate::domain::grants::check_password(
+        &state,
+        &request.client.id,
+        &form.username,
+        Zeroizing::new(std::mem::take(&mut form.password)),
+        address,
+    )
+    .await;
+    let user = match checked {
+        Ok(user) => user,
+        Err(e) => {
+            let (status, message) = match e {
+                DomainError::InvalidGrant(_) | DomainError::InvalidRequest(_) => {
+                    (StatusCode::UNAUTHORIZED, ENGLISH.wrong_password)
+                }
+                DomainError::TooManyAttempts(_) => {
+                    (StatusCode::TOO_MANY_REQUESTS, ENGLISH.too_many)
+                }
+                DomainError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, ENGLISH.busy),
+                other => return failure_page(&state, other),
+            };
+            return login_page(
+                &state,
+                &request,
+                &form.request,
+                status,
+                &form.username,
+                Some(message),
+            );
+        }
+    };
+    let (value, session) = match sso::start_session(&state, &user).await {
+        Ok(s) => s,
+        Err(e) => return failure_page(&state, e),
+    };
+    let max_age = i64::try_from(state.config.sso_session_lifetime.as_secs()).unwrap_or(0);
+    let cookies = [
+        cookie_header(names.sso, &value, true, names.secure, max_age, "Lax"),
+        cookie_header(names.csrf, "", true, names.secure, 0, "Strict"),
+    ];
+    let mut set = Vec::new();
+    for c in cookies {
+        match c {
+            Ok(v) => set.push((header::SET_COOKIE, v)),
+            Err(e) => return e.into_response(),
+        }
+    }
+    grant_code(&state, &request, &session, set).await
+}
+
+/// The bearer token of a request: the `Authorization` header, or (POST) the
+/// `access_token` form field (RFC 6750 §2.2).
+fn bearer(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        let v = v.to_str().ok()?;
+        let (scheme, token) = v.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned());
+    }
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v)
+}
+
+/// `GET/POST /oauth2/userinfo` (OpenID Connect Core §5.3): `sub` and the claims the access
+/// token's scope selects; RFC 6750 errors.
+pub(crate) async fn userinfo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let token =
+        bearer(&headers, &body).ok_or(ApiError::InvalidToken("a bearer token is required"))?;
+    let claims = sso::userinfo(&state, &token)
+        .await?
+        .ok_or(ApiError::InvalidToken(
+            "the access token is invalid, expired or revoked",
+        ))?;
+    let mut r = axum::Json(claims).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
