@@ -125,6 +125,10 @@ impl AppState {
             )
             .route("/oauth2/login", post(crate::login::login))
             .route(
+                "/oauth2/logout",
+                get(crate::logout::logout_get).post(crate::logout::logout_post),
+            )
+            .route(
                 "/oauth2/userinfo",
                 get(crate::login::userinfo).post(crate::login::userinfo),
             )
@@ -222,6 +226,9 @@ pub(crate) async fn discovery(State(state): State<AppState>) -> Response {
         "authorization_endpoint": format!("{iss}/oauth2/authorize"),
         "token_endpoint": format!("{iss}/oauth2/token"),
         "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
+        "end_session_endpoint": format!("{iss}/oauth2/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "revocation_endpoint": format!("{iss}/oauth2/revoke"),
         "introspection_endpoint": format!("{iss}/oauth2/introspect"),
         "revocation_feed_endpoint": format!("{iss}/oauth2/revocations"),

@@ -16,6 +16,7 @@ mod form;
 mod limits;
 mod listener;
 mod login;
+mod logout;
 mod metrics;
 mod oauth;
 mod openapi;

@@ -21,16 +21,16 @@ use crate::session::{cookie, cookie_header};
 
 /// The cookies of the login pages; `__Host-` needs `Secure`, relaxed only for a plain-http
 /// loopback issuer.
-struct Names {
+pub(crate) struct Names {
     /// The SSO session (HttpOnly, SameSite=Lax so that it comes along when an application
     /// sends the browser here).
-    sso: &'static str,
-    /// The login form's anti-CSRF value (double submit).
-    csrf: &'static str,
-    secure: bool,
+    pub(crate) sso: &'static str,
+    /// The login and logout forms' anti-CSRF value (double submit).
+    pub(crate) csrf: &'static str,
+    pub(crate) secure: bool,
 }
 
-fn names(state: &AppState) -> Names {
+pub(crate) fn names(state: &AppState) -> Names {
     if state.config.loopback_http() {
         Names {
             sso: "signet-sso",
@@ -59,7 +59,7 @@ pub(crate) struct LoginForm {
     password: String,
 }
 
-fn error_page(state: &AppState, status: StatusCode, message: &str) -> Response {
+pub(crate) fn error_page(state: &AppState, status: StatusCode, message: &str) -> Response {
     pages::page(
         status,
         pages::error(&ENGLISH, &state.config.product_name, message),
@@ -68,7 +68,7 @@ fn error_page(state: &AppState, status: StatusCode, message: &str) -> Response {
 }
 
 /// A failure of the store or the keys, as a page.
-fn failure_page(state: &AppState, e: DomainError) -> Response {
+pub(crate) fn failure_page(state: &AppState, e: DomainError) -> Response {
     let api = ApiError::from(e);
     let status = api.status();
     if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
@@ -246,6 +246,19 @@ pub(crate) async fn authorize_post(
     }
 }
 
+/// Whether a form's anti-CSRF field matches its cookie (compared in constant time).
+pub(crate) fn csrf_matches(headers: &HeaderMap, names: &Names, sent: Option<&str>) -> bool {
+    match (cookie(headers, names.csrf), sent) {
+        (Some(c), Some(s)) => {
+            !c.is_empty()
+                && c.len() == s.len()
+                && aws_lc_rs::constant_time::verify_slices_are_equal(c.as_bytes(), s.as_bytes())
+                    .is_ok()
+        }
+        _ => false,
+    }
+}
+
 /// Whether the browser says it posts from elsewhere: an `Origin` other than the issuer's.
 fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
     headers.contains_key(header::ORIGIN) && crate::session::check_origin(state, headers).is_err()
@@ -268,13 +281,7 @@ pub(crate) async fn login(
         );
     };
     let names = names(&state);
-    let csrf_ok = cookie(&headers, names.csrf).is_some_and(|c| {
-        !c.is_empty()
-            && c.len() == form.csrf.len()
-            && aws_lc_rs::constant_time::verify_slices_are_equal(c.as_bytes(), form.csrf.as_bytes())
-                .is_ok()
-    });
-    if !csrf_ok || foreign_origin(&state, &headers) {
+    if !csrf_matches(&headers, &names, Some(&form.csrf)) || foreign_origin(&state, &headers) {
         tracing::warn!("login form refused: anti-CSRF check failed");
         return error_page(&state, StatusCode::FORBIDDEN, ENGLISH.expired_form);
     }

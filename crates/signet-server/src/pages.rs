@@ -22,6 +22,10 @@ pub(crate) struct Strings {
     pub(crate) busy: &'static str,
     pub(crate) expired_form: &'static str,
     pub(crate) error_title: &'static str,
+    pub(crate) sign_out_title: &'static str,
+    pub(crate) sign_out_question: &'static str,
+    pub(crate) sign_out_submit: &'static str,
+    pub(crate) signed_out: &'static str,
 }
 
 /// English.
@@ -37,6 +41,10 @@ pub(crate) const ENGLISH: Strings = Strings {
     busy: "The server is busy. Try again in a moment.",
     expired_form: "This form has expired. Please sign in again.",
     error_title: "Sign-in error",
+    sign_out_title: "Sign out",
+    sign_out_question: "Do you want to sign out of every application that uses this sign-in?",
+    sign_out_submit: "Sign out",
+    signed_out: "You are signed out.",
 };
 
 /// `s` with the characters that mean something in HTML replaced by entities.
@@ -87,19 +95,15 @@ pub(crate) struct LoginPage<'a> {
 /// The login page: a `<form method="post">` with `username`, `password` and the hidden
 /// anti-CSRF field and authorization request.
 pub(crate) fn login(strings: &Strings, page: &LoginPage<'_>) -> String {
-    let hidden = serde_urlencoded::to_string(page.request)
+    let pairs = serde_urlencoded::to_string(page.request)
         .ok()
         .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(&q).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let fields: Vec<(&str, &str)> = pairs
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                escape(k),
-                escape(v)
-            )
-        })
-        .collect::<String>();
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let hidden = hidden(&fields);
     let error = page.error.map_or(String::new(), |e| {
         format!(
             "<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>\n",
@@ -140,6 +144,52 @@ pub(crate) fn login(strings: &Strings, page: &LoginPage<'_>) -> String {
         },
     );
     document(strings, page.product, strings.sign_in_title, &main)
+}
+
+/// Hidden inputs carrying `fields`.
+fn hidden(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect()
+}
+
+/// The logout confirmation (a logout request without an ID token hint): a form that posts
+/// `confirm=yes` with the anti-CSRF field and the request's parameters.
+pub(crate) fn confirm_logout(
+    strings: &Strings,
+    product: &str,
+    fields: &[(&str, &str)],
+    csrf: &str,
+) -> String {
+    let main = format!(
+        "<h1>{title}</h1>\n<p>{question}</p>\n<form method=\"post\" action=\"/oauth2/logout\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <input type=\"hidden\" name=\"confirm\" value=\"yes\">\n{hidden}\
+         <button type=\"submit\" autofocus>{submit}</button>\n</form>",
+        title = escape(strings.sign_out_title),
+        question = escape(strings.sign_out_question),
+        csrf = escape(csrf),
+        hidden = hidden(fields),
+        submit = escape(strings.sign_out_submit),
+    );
+    document(strings, product, strings.sign_out_title, &main)
+}
+
+/// The page after a logout that has nowhere to return to.
+pub(crate) fn signed_out(strings: &Strings, product: &str) -> String {
+    let main = format!(
+        "<h1>{}</h1>\n<p role=\"status\">{}</p>",
+        escape(strings.sign_out_title),
+        escape(strings.signed_out)
+    );
+    document(strings, product, strings.sign_out_title, &main)
 }
 
 /// An error page: the request cannot go back to the application.

@@ -18,8 +18,8 @@ mod sqlite;
 mod types;
 
 pub(crate) use types::{
-    AuthCode, CodeIssue, CodeUse, EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition,
-    RefreshUse, SsoSession, StoredKey, Successor,
+    AuthCode, CodeIssue, CodeUse, EndedSession, EntryKind, Family, FeedEntry, IssuedAccess,
+    KeyAddition, RefreshUse, SsoSession, StoredKey, Successor,
 };
 pub use types::{Client, OidcRegistration, Profile, User};
 
@@ -222,6 +222,11 @@ pub(crate) trait SsoStore {
     /// Stores a code by its hash and records that its session logged into its client, in one
     /// transaction.
     async fn add_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()>;
+    /// Ends a live SSO session, in one transaction: the session ends, every login (refresh
+    /// family) begun in it is revoked, and the access tokens issued in it are denied in the
+    /// feed. Returns the session's user and the clients it logged into with their back-channel
+    /// logout URIs, or `None` if there is no such live session.
+    async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<Option<EndedSession>>;
     /// Presents a code. **Single use**: of any number of uses of one code, exactly one (the
     /// first, while it is live) returns [`CodeUse::Redeemed`] and records `issue` as what it
     /// issues; every later one returns [`CodeUse::Replayed`] with what the first recorded.
@@ -305,6 +310,20 @@ pub(crate) fn check_migrated(
         anyhow::bail!("the database is not migrated: run `signet migrate` first");
     }
     Ok(())
+}
+
+/// An ended session's user and clients, from the clients' `(id, oidc)` rows.
+fn ended(user_id: String, clients: Vec<(String, String)>) -> EndedSession {
+    EndedSession {
+        user_id,
+        clients: clients
+            .into_iter()
+            .map(|(id, oidc)| {
+                let oidc: OidcRegistration = serde_json::from_str(&oidc).unwrap_or_default();
+                (id, oidc.backchannel_logout_uri)
+            })
+            .collect(),
+    }
 }
 
 /// How long past its expiry a code is kept, so that a late replay still revokes what it gave.

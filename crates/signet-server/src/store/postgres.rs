@@ -17,9 +17,10 @@ use sqlx::{FromRow, Row, query, query_as, query_scalar};
 use super::batch::{Claim, ClaimAll, Claims};
 use super::rows::{ClientRow, CodeRow, FamilyRow, FeedRow, KeyRow, SessionRow, TokenRow, UserRow};
 use super::{
-    AuthCode, Change, Client, ClientStore, CodeIssue, CodeUse, EntryKind, Family, FeedEntry,
-    IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse, RevocationStore,
-    SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey, Successor, User, UserStore,
+    AuthCode, Change, Client, ClientStore, CodeIssue, CodeUse, EndedSession, EntryKind, Family,
+    FeedEntry, IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse,
+    RevocationStore, SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey, Successor,
+    User, UserStore,
 };
 
 /// The migrations embedded in the binary.
@@ -698,6 +699,39 @@ impl SsoStore for PgStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<Option<EndedSession>> {
+        let mut tx = self.pool.begin().await?;
+        lock_feed(&mut tx).await?;
+        let Some(user_id): Option<String> = query_scalar("UPDATE sso_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL AND expires_at > $1 RETURNING user_id")
+            .bind(now)
+            .bind(session_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let families: Vec<String> = query_scalar(
+            "SELECT id FROM refresh_families WHERE session_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(session_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for family in families {
+            revoke_family_in(&mut tx, &family, now).await?;
+        }
+        query("INSERT INTO revoked_jti (jti, exp, revoked_at) SELECT access_jti, access_exp, $1 FROM auth_codes WHERE session_id = $2 AND access_jti IS NOT NULL AND access_exp > $1 ON CONFLICT (jti) DO NOTHING")
+            .bind(now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        let clients: Vec<(String, String)> = query_as("SELECT c.id, c.oidc FROM sso_session_clients s JOIN clients c ON c.id = s.client_id WHERE s.session_id = $1 ORDER BY c.id")
+            .bind(session_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(super::ended(user_id, clients)))
     }
 
     async fn redeem_code(&self, hash: &[u8], now: i64, issue: &CodeIssue) -> StoreResult<CodeUse> {

@@ -135,6 +135,14 @@ pub(crate) struct SsoSession {
     pub(crate) expires_at: i64,
 }
 
+/// What an SSO session that just ended covered.
+#[derive(Debug, Clone)]
+pub(crate) struct EndedSession {
+    pub(crate) user_id: String,
+    /// The clients it logged into, with their back-channel logout URIs where registered.
+    pub(crate) clients: Vec<(String, Option<String>)>,
+}
+
 /// An authorization code, as issued: what its exchange must match and what it grants.
 #[derive(Debug, Clone)]
 pub(crate) struct AuthCode {

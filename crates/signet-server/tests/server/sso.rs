@@ -549,3 +549,185 @@ fn login_csrf_a_form_without_its_field_or_from_another_origin_is_refused() {
     assert!(!browser.cookies.contains_key("signet-sso"));
     assert!(answer.location.is_none());
 }
+
+/// A back-channel logout receiver: answers each POST 200 and hands its body over.
+fn backchannel_receiver() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tx.send(String::from_utf8(body).unwrap());
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn logout_ends_the_session_revokes_its_tokens_and_tells_the_clients_back_channel() {
+    let dir = sso_seeded();
+    let (receiver, bodies) = backchannel_receiver();
+    admin(dir.path(), async |a| {
+        a.register_client(signet_server::ClientSpec {
+            id: "portal".into(),
+            public: true,
+            grants: vec!["authorization_code".into(), "refresh_token".into()],
+            scopes: ["openid", "profile", "email"].map(Into::into).to_vec(),
+            oidc: signet_server::OidcRegistration {
+                redirect_uris: vec!["http://127.0.0.1:9/portal".into()],
+                post_logout_redirect_uris: vec!["http://127.0.0.1:9/bye".into()],
+                backchannel_logout_uri: Some(receiver),
+                first_party: true,
+                name: None,
+            },
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    });
+    let issuer = Issuer::start(dir.path(), |_| {});
+    let discovery = super::get_json(&issuer.url("/.well-known/openid-configuration"));
+    assert_eq!(
+        discovery["end_session_endpoint"],
+        issuer.url("/oauth2/logout")
+    );
+    assert_eq!(discovery["backchannel_logout_session_supported"], true);
+    let mut browser = Browser::new();
+    let (code, verifier) = log_in(&mut browser, &issuer, "portal", "http://127.0.0.1:9/portal");
+    let (_, tokens) = exchange(
+        &issuer,
+        "portal",
+        "http://127.0.0.1:9/portal",
+        &code,
+        &verifier,
+    );
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let sid = verify_id_token(&issuer, id_token, "portal")["sid"].clone();
+
+    // Open redirect: an unregistered post-logout URI is shown an error, not followed.
+    let evil = browser.get(&format!(
+        "{}?id_token_hint={id_token}&post_logout_redirect_uri={}",
+        issuer.url("/oauth2/logout"),
+        urlencode("https://attacker.example/")
+    ));
+    assert_eq!(evil.status, 400);
+    assert!(evil.location.is_none());
+
+    let out = browser.get(&format!(
+        "{}?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye-1",
+        issuer.url("/oauth2/logout"),
+        urlencode("http://127.0.0.1:9/bye")
+    ));
+    assert_eq!(out.status, 303, "{}", out.body);
+    assert_eq!(query(out.location.as_deref().unwrap())["state"], "bye-1");
+    assert!(
+        !browser.cookies.contains_key("signet-sso"),
+        "the cookie is cleared"
+    );
+
+    // The session's refresh token and access token are dead.
+    let (status, _) = post(
+        &issuer.url("/oauth2/token"),
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "portal"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+        None,
+    );
+    assert_eq!(status, 400);
+    let res = agent()
+        .get(&issuer.url("/oauth2/userinfo"))
+        .header(
+            "authorization",
+            &format!("Bearer {}", tokens["access_token"].as_str().unwrap()),
+        )
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+
+    // The back-channel logout token.
+    let body = bodies.recv_timeout(Duration::from_secs(10)).unwrap();
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let jwks = super::get_json(&issuer.url("/.well-known/jwks.json"));
+    let keys = signet::KeySet::from_jwks_json(jwks.to_string().as_bytes()).unwrap();
+    let validation = signet::Validation::builder()
+        .issuer(issuer.base.clone())
+        .audience("portal")
+        .required_typ("logout+jwt")
+        .build();
+    let claims: signet::Claims<'static, serde_json::Map<String, Value>> =
+        keys.verify(&form["logout_token"], &validation).unwrap();
+    assert_eq!(claims.custom["sid"], sid);
+    assert!(
+        claims.custom["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object()
+    );
+    assert!(!claims.custom.contains_key("nonce"));
+    assert!(claims.sub.is_some() && claims.jti.is_some());
+
+    // The browser is logged out: the next authorization request shows the login page.
+    let (_, challenge) = pkce();
+    let again = browser.get(&authorize_url(&issuer, "spa", SPA_CB, &challenge, ""));
+    assert_eq!(again.status, 200);
+}
+
+#[test]
+fn logout_without_a_hint_asks_first_and_the_confirmation_needs_its_anti_csrf_field() {
+    let dir = sso_seeded();
+    let issuer = Issuer::start(dir.path(), |_| {});
+    let mut browser = Browser::new();
+    log_in(&mut browser, &issuer, "spa", SPA_CB);
+    let ask = browser.get(&issuer.url("/oauth2/logout"));
+    assert_eq!(ask.status, 200);
+    assert!(ask.body.contains("name=\"confirm\""));
+    let fields = form_fields(&ask.body);
+    let forged: Vec<_> = fields
+        .iter()
+        .filter(|(k, _)| k != "csrf")
+        .cloned()
+        .collect();
+    let answer = browser.post(&issuer.url("/oauth2/logout"), &forged, Some(&issuer.base));
+    assert_eq!(answer.status, 200, "asked again");
+    assert!(answer.body.contains("name=\"confirm\""));
+    // Still logged in: SSO works.
+    let (_, challenge) = pkce();
+    assert_eq!(
+        browser
+            .get(&authorize_url(&issuer, "wiki", WIKI_CB, &challenge, ""))
+            .status,
+        303
+    );
+    // The form as last shown (each showing sets a fresh anti-CSRF cookie).
+    let done = browser.post(
+        &issuer.url("/oauth2/logout"),
+        &form_fields(&answer.body),
+        Some(&issuer.base),
+    );
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("You are signed out."), "{}", done.body);
+    assert_eq!(
+        browser
+            .get(&authorize_url(&issuer, "wiki", WIKI_CB, &challenge, ""))
+            .status,
+        200
+    );
+}
