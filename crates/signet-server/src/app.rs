@@ -124,6 +124,7 @@ impl AppState {
                 get(crate::login::authorize_get).post(crate::login::authorize_post),
             )
             .route("/oauth2/login", post(crate::login::login))
+            .route("/oauth2/consent", post(crate::login::consent))
             .route(
                 "/oauth2/logout",
                 get(crate::logout::logout_get).post(crate::logout::logout_post),

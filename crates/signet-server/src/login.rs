@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::domain::sso::{self, AuthParams, AuthRequest, AuthorizeError};
 use crate::error::ApiError;
-use crate::pages::{self, ENGLISH, LoginPage};
+use crate::pages::{self, ConsentPage, ENGLISH, LoginPage};
 use crate::sealing::random_token;
 use crate::session::{cookie, cookie_header};
 
@@ -144,6 +144,57 @@ async fn grant_code(
     }
 }
 
+/// Goes on once the browser has a session: the consent page when the user must be asked
+/// (`consent_required` when no page may be shown), else a code.
+async fn continue_with(
+    state: &AppState,
+    request: &AuthRequest,
+    params: &AuthParams,
+    session: &crate::store::SsoSession,
+    mut cookies: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
+    match sso::needs_consent(state, request, session).await {
+        Ok(false) => grant_code(state, request, session, cookies).await,
+        Ok(true) if request.prompt.none => refusal(
+            state,
+            AuthorizeError::Redirect {
+                redirect_uri: request.redirect_uri.clone(),
+                state: request.state.clone(),
+                error: "consent_required",
+                description: "the user has not agreed to this client's scopes",
+            },
+        ),
+        Ok(true) => {
+            let names = names(state);
+            let Ok(csrf) = random_token(16) else {
+                return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
+            };
+            match cookie_header(names.csrf, &csrf, true, names.secure, 3600, "Strict") {
+                Ok(c) => cookies.push((header::SET_COOKIE, c)),
+                Err(e) => return e.into_response(),
+            }
+            let client = request
+                .client
+                .oidc
+                .name
+                .as_deref()
+                .unwrap_or(&request.client.id);
+            let body = pages::consent(
+                &ENGLISH,
+                &ConsentPage {
+                    product: &state.config.product_name,
+                    client,
+                    scope: &request.scope,
+                    request: params,
+                    csrf: &csrf,
+                },
+            );
+            pages::page(StatusCode::OK, body, cookies)
+        }
+        Err(e) => failure_page(state, e),
+    }
+}
+
 /// The login page for `request`, with a fresh anti-CSRF cookie.
 fn login_page(
     state: &AppState,
@@ -198,7 +249,7 @@ async fn authorize_with(state: &AppState, headers: &HeaderMap, params: AuthParam
         Err(e) => return failure_page(state, e),
     };
     if let Some(session) = session.filter(|s| sso::session_suffices(state, &request, s)) {
-        return grant_code(state, &request, &session, Vec::new()).await;
+        return continue_with(state, &request, &params, &session, Vec::new()).await;
     }
     if request.prompt.none {
         return refusal(
@@ -341,7 +392,67 @@ pub(crate) async fn login(
             Err(e) => return e.into_response(),
         }
     }
-    grant_code(&state, &request, &session, set).await
+    continue_with(&state, &request, &form.request, &session, set).await
+}
+
+/// The consent form's fields: the authorization request, carried through, and the answer.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ConsentForm {
+    #[serde(flatten)]
+    request: AuthParams,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// `POST /oauth2/consent`: the consent form. `allow` records the agreement and sends a code;
+/// `deny` sends `access_denied`. The anti-CSRF field must match its cookie and the browser
+/// must not say it comes from another origin; the browser's session must still be live.
+pub(crate) async fn consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<axum::Form<ConsentForm>, FormRejection>,
+) -> Response {
+    let Ok(axum::Form(form)) = form else {
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "The consent form is malformed.",
+        );
+    };
+    let names = names(&state);
+    if !csrf_matches(&headers, &names, Some(&form.csrf)) || foreign_origin(&state, &headers) {
+        tracing::warn!("consent form refused: anti-CSRF check failed");
+        return error_page(&state, StatusCode::FORBIDDEN, ENGLISH.expired_form);
+    }
+    let request = match sso::check_request(&state, &form.request).await {
+        Ok(r) => r,
+        Err(e) => return refusal(&state, e),
+    };
+    let session = match sso::session(&state, cookie(&headers, names.sso).as_deref()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return login_page(&state, &request, &form.request, StatusCode::OK, "", None),
+        Err(e) => return failure_page(&state, e),
+    };
+    let cleared = match cookie_header(names.csrf, "", true, names.secure, 0, "Strict") {
+        Ok(c) => vec![(header::SET_COOKIE, c)],
+        Err(e) => return e.into_response(),
+    };
+    if form.decision != "allow" {
+        let mut params = vec![
+            ("error", "access_denied"),
+            ("error_description", "the user denied the request"),
+        ];
+        if let Some(s) = &request.state {
+            params.push(("state", s));
+        }
+        return back_to_client(&state, &request.redirect_uri, &params, cleared);
+    }
+    if let Err(e) = sso::record_consent(&state, &request, &session).await {
+        return failure_page(&state, e);
+    }
+    grant_code(&state, &request, &session, cleared).await
 }
 
 /// The bearer token of a request: the `Authorization` header, or (POST) the

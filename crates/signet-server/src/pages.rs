@@ -26,6 +26,14 @@ pub(crate) struct Strings {
     pub(crate) sign_out_question: &'static str,
     pub(crate) sign_out_submit: &'static str,
     pub(crate) signed_out: &'static str,
+    pub(crate) consent_title: &'static str,
+    pub(crate) consent_lead: &'static str,
+    pub(crate) allow: &'static str,
+    pub(crate) deny: &'static str,
+    /// What each well-known scope lets an application do.
+    pub(crate) scopes: &'static [(&'static str, &'static str)],
+    /// For any other scope, before its name.
+    pub(crate) other_scope: &'static str,
 }
 
 /// English.
@@ -45,6 +53,16 @@ pub(crate) const ENGLISH: Strings = Strings {
     sign_out_question: "Do you want to sign out of every application that uses this sign-in?",
     sign_out_submit: "Sign out",
     signed_out: "You are signed out.",
+    consent_title: "Allow access?",
+    consent_lead: "wants to:",
+    allow: "Allow",
+    deny: "Deny",
+    scopes: &[
+        ("openid", "Know who you are"),
+        ("profile", "See your name and user name"),
+        ("email", "See your email address"),
+    ],
+    other_scope: "Use",
 };
 
 /// `s` with the characters that mean something in HTML replaced by entities.
@@ -95,15 +113,7 @@ pub(crate) struct LoginPage<'a> {
 /// The login page: a `<form method="post">` with `username`, `password` and the hidden
 /// anti-CSRF field and authorization request.
 pub(crate) fn login(strings: &Strings, page: &LoginPage<'_>) -> String {
-    let pairs = serde_urlencoded::to_string(page.request)
-        .ok()
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(&q).ok())
-        .unwrap_or_default();
-    let fields: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let hidden = hidden(&fields);
+    let hidden = request_fields(page.request);
     let error = page.error.map_or(String::new(), |e| {
         format!(
             "<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>\n",
@@ -180,6 +190,67 @@ pub(crate) fn confirm_logout(
         submit = escape(strings.sign_out_submit),
     );
     document(strings, product, strings.sign_out_title, &main)
+}
+
+/// What the consent page shows.
+#[derive(Debug)]
+pub(crate) struct ConsentPage<'a> {
+    pub(crate) product: &'a str,
+    /// The client's display name (or id).
+    pub(crate) client: &'a str,
+    pub(crate) scope: &'a str,
+    /// The authorization request, carried through.
+    pub(crate) request: &'a AuthParams,
+    pub(crate) csrf: &'a str,
+}
+
+/// The consent page: the client's name, its scopes in words, and a form posting
+/// `decision=allow` or `decision=deny`.
+pub(crate) fn consent(strings: &Strings, page: &ConsentPage<'_>) -> String {
+    let items: String = page
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|scope| {
+            let words = strings
+                .scopes
+                .iter()
+                .find(|(name, _)| *name == scope)
+                .map_or_else(
+                    || format!("{} \u{201c}{}\u{201d}", strings.other_scope, scope),
+                    |(_, words)| (*words).to_owned(),
+                );
+            format!("<li>{}</li>\n", escape(&words))
+        })
+        .collect();
+    let main = format!(
+        "<h1>{title}</h1>\n<p><strong>{client}</strong> {lead}</p>\n<ul>\n{items}</ul>\n\
+         <form method=\"post\" action=\"/oauth2/consent\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n{hidden}\
+         <button type=\"submit\" name=\"decision\" value=\"allow\" autofocus>{allow}</button>\n\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">{deny}</button>\n</form>",
+        title = escape(strings.consent_title),
+        client = escape(page.client),
+        lead = escape(strings.consent_lead),
+        csrf = escape(page.csrf),
+        hidden = request_fields(page.request),
+        allow = escape(strings.allow),
+        deny = escape(strings.deny),
+    );
+    document(strings, page.product, strings.consent_title, &main)
+}
+
+/// Hidden inputs carrying an authorization request.
+fn request_fields(request: &AuthParams) -> String {
+    let pairs = serde_urlencoded::to_string(request)
+        .ok()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(&q).ok())
+        .unwrap_or_default();
+    let fields: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    hidden(&fields)
 }
 
 /// The page after a logout that has nowhere to return to.
@@ -268,6 +339,7 @@ label { font-weight: 600; margin-top: .5rem; }
 input { font: inherit; padding: .6rem .7rem; border: 1px solid #8a8a8a; border-radius: .4rem; background: Canvas; color: CanvasText; }
 button { font: inherit; font-weight: 600; margin-top: 1rem; padding: .7rem; border: 0; border-radius: .4rem; background: var(--accent); color: #fff; cursor: pointer; }
 input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+button.secondary { background: transparent; color: var(--accent); border: 1px solid var(--accent); margin-top: .5rem; }
 .error { color: var(--error); font-weight: 600; }
 ";
 

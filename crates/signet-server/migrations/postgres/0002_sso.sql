@@ -44,3 +44,12 @@ CREATE TABLE auth_codes (
     access_exp BIGINT
 );
 CREATE INDEX auth_codes_expiry ON auth_codes(expires_at);
+
+-- What each user agreed to let each (not first-party) client have.
+CREATE TABLE consents (
+    user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    granted_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+);

@@ -250,6 +250,44 @@ pub(crate) fn session_suffices(
             .is_none_or(|max| issuer.now() - session.auth_time < max)
 }
 
+/// Whether the user of `session` must be asked before `request`'s client gets its scope:
+/// never for a first-party client; always with `prompt=consent`; else unless they agreed to
+/// all of that scope before.
+pub(crate) async fn needs_consent(
+    issuer: &Issuer,
+    request: &AuthRequest,
+    session: &SsoSession,
+) -> Result<bool, DomainError> {
+    if request.client.oidc.first_party {
+        return Ok(false);
+    }
+    if request.prompt.consent {
+        return Ok(true);
+    }
+    let agreed = issuer
+        .store
+        .consent(&session.user_id, &request.client.id)
+        .await?;
+    Ok(!agreed.is_some_and(|a| request.scope.split(' ').all(|s| has_scope(&a, s))))
+}
+
+/// Records that the user of `session` agrees to give `request`'s client its scope.
+pub(crate) async fn record_consent(
+    issuer: &Issuer,
+    request: &AuthRequest,
+    session: &SsoSession,
+) -> Result<(), DomainError> {
+    Ok(issuer
+        .store
+        .grant_consent(
+            &session.user_id,
+            &request.client.id,
+            &request.scope,
+            issuer.now(),
+        )
+        .await?)
+}
+
 /// Starts an SSO session for `user`, who just entered their password; returns the cookie value
 /// (shown to the browser once, stored hashed) and the session.
 pub(crate) async fn start_session(

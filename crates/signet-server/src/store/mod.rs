@@ -222,6 +222,17 @@ pub(crate) trait SsoStore {
     /// Stores a code by its hash and records that its session logged into its client, in one
     /// transaction.
     async fn add_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()>;
+    /// The scope `user_id` agreed to give `client_id`, if they did.
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;
+    /// Records that `user_id` agrees to give `client_id` `scope` (replacing what they agreed
+    /// to before).
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()>;
     /// Ends a live SSO session, in one transaction: the session ends, every login (refresh
     /// family) begun in it is revoked, and the access tokens issued in it are denied in the
     /// feed. Returns the session's user and the clients it logged into with their back-channel

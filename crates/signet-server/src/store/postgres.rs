@@ -701,6 +701,33 @@ impl SsoStore for PgStore {
         Ok(())
     }
 
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        Ok(
+            query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+                .bind(user_id)
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        query("INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at")
+            .bind(user_id)
+            .bind(client_id)
+            .bind(scope)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<Option<EndedSession>> {
         let mut tx = self.pool.begin().await?;
         lock_feed(&mut tx).await?;

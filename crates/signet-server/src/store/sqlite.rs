@@ -690,6 +690,34 @@ impl SsoStore for SqliteStore {
         Ok(())
     }
 
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        Ok(
+            query_scalar("SELECT scope FROM consents WHERE user_id = ? AND client_id = ?")
+                .bind(user_id)
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        query("INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at")
+            .bind(user_id)
+            .bind(client_id)
+            .bind(scope)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<Option<EndedSession>> {
         let _writing = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;

@@ -731,3 +731,74 @@ fn logout_without_a_hint_asks_first_and_the_confirmation_needs_its_anti_csrf_fie
         200
     );
 }
+
+#[test]
+fn a_third_party_client_gets_a_consent_page_in_words_and_a_denial_goes_back_as_access_denied() {
+    let dir = sso_seeded();
+    admin(dir.path(), async |a| {
+        a.register_client(signet_server::ClientSpec {
+            id: "partner".into(),
+            public: true,
+            grants: vec!["authorization_code".into()],
+            scopes: ["openid", "profile", "email"].map(Into::into).to_vec(),
+            oidc: signet_server::OidcRegistration {
+                redirect_uris: vec!["http://127.0.0.1:9/partner".into()],
+                name: Some("Partner & Co".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    });
+    let issuer = Issuer::start(dir.path(), |_| {});
+    let cb = "http://127.0.0.1:9/partner";
+    let mut browser = Browser::new();
+    let (_, challenge) = pkce();
+    let page = browser.get(&authorize_url(&issuer, "partner", cb, &challenge, ""));
+    let asked = submit_login(&mut browser, &issuer, &page, PASSWORD);
+    assert_eq!(asked.status, 200, "the consent page, not a code");
+    assert!(
+        asked.body.contains("Partner &amp; Co"),
+        "the client's name, escaped"
+    );
+    assert!(asked.body.contains("See your email address"));
+    assert!(asked.body.contains("value=\"deny\""));
+    let consent = |browser: &mut Browser, page: &Answer, decision: &str| {
+        let mut form = form_fields(&page.body);
+        form.push(("decision".into(), decision.into()));
+        browser.post(&issuer.url("/oauth2/consent"), &form, Some(&issuer.base))
+    };
+    let denied = consent(&mut browser, &asked, "deny");
+    assert_eq!(denied.status, 303);
+    let q = query(denied.location.as_deref().unwrap());
+    assert_eq!(q["error"], "access_denied");
+    assert_eq!(q["state"], "st-1");
+
+    // Asked again (nothing was recorded); this time allowed.
+    let asked = browser.get(&authorize_url(&issuer, "partner", cb, &challenge, ""));
+    assert_eq!(asked.status, 200);
+    let allowed = consent(&mut browser, &asked, "allow");
+    assert_eq!(allowed.status, 303);
+    assert!(query(allowed.location.as_deref().unwrap()).contains_key("code"));
+    // Remembered: the next request gets a code at once, unless prompt=consent.
+    let again = browser.get(&authorize_url(&issuer, "partner", cb, &challenge, ""));
+    assert_eq!(again.status, 303);
+    let forced = browser.get(&authorize_url(
+        &issuer,
+        "partner",
+        cb,
+        &challenge,
+        "&prompt=consent",
+    ));
+    assert_eq!(forced.status, 200);
+    assert!(forced.body.contains("value=\"allow\""));
+    // A forged consent (no anti-CSRF field) is refused.
+    let forged: Vec<_> = form_fields(&forced.body)
+        .into_iter()
+        .filter(|(k, _)| k != "csrf")
+        .chain([("decision".to_owned(), "allow".to_owned())])
+        .collect();
+    let answer = browser.post(&issuer.url("/oauth2/consent"), &forged, Some(&issuer.base));
+    assert_eq!(answer.status, 403);
+}
