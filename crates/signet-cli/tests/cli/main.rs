@@ -7,6 +7,7 @@ mod durability;
 mod interop;
 mod keys;
 mod lint;
+mod oidc;
 mod remote;
 mod scale;
 mod serve;
