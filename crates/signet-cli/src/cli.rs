@@ -25,6 +25,9 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Put the token check in front of a service written in any language.
     Proxy(ProxyArgs),
+    /// Try single sign-on: the issuer, a single-page app that logs in with it and an API
+    /// behind signet-guard, in one process on a temporary database.
+    Demo(DemoArgs),
     /// Manage the issuer's users (on its data directory).
     #[command(subcommand)]
     User(UserCommand),
@@ -214,6 +217,16 @@ pub(crate) enum FeedDown {
     KeepServing,
     /// Refuse every request (503) until the feed is back.
     Refuse,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Where the issuer and the app listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Where the API listens.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub(crate) api_listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]

@@ -69,7 +69,7 @@ fn connection_limits(
     Ok(())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -210,7 +210,7 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
     Ok((config, log_format, issuer_given))
 }
 
-fn init_logs(format: &str) -> Result<()> {
+pub(crate) fn init_logs(format: &str) -> Result<()> {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG").unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()

@@ -1,6 +1,8 @@
-//! The `signet` command-line tool: keys and tokens (sign, verify, decode, lint).
+//! The `signet` command-line tool: keys and tokens (sign, verify, decode, lint), the issuer,
+//! the proxy, administration and the single sign-on demo.
 
 mod cli;
+mod demo;
 mod input;
 mod issuer;
 mod keys;
@@ -34,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Key(cmd) => keys::run(cmd)?,
         Command::Serve(args) => issuer::serve(&args)?,
         Command::Proxy(args) => issuer::proxy(&args)?,
+        Command::Demo(args) => demo::demo(&args)?,
         Command::User(cmd) => issuer::user(cmd)?,
         Command::Client(cmd) => issuer::client(cmd)?,
         Command::Migrate(dir) => issuer::migrate(&dir)?,

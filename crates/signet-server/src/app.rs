@@ -139,6 +139,7 @@ impl AppState {
             .route("/oauth2/introspect", post(oauth::introspect))
             .route("/oauth2/revocations", get(feed::revocations))
             .route("/session/login", post(crate::session::login))
+            .route("/session/code", post(crate::session::code))
             .route("/session/refresh", post(crate::session::refresh))
             .route("/session/logout", post(crate::session::logout))
             .route("/openapi.json", get(crate::openapi::openapi))
@@ -303,6 +304,17 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    serve_with(state, listener, Router::new(), shutdown).await
+}
+
+/// Serves as [`serve_on`] does, with `extra` routes beside the issuer's on the same origin
+/// (such as the pages of `signet demo`).
+pub async fn serve_with(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    extra: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let limits = state.config.connections;
     let metrics = match state.config.metrics_listen {
         Some(addr) => {
@@ -329,7 +341,7 @@ pub async fn serve_on(
     state.follow_changes().await;
     let housekeeping = tokio::spawn(state.clone().housekeeping());
     let broadcaster = tokio::spawn(crate::feed::broadcaster(state.clone()));
-    let app = state.router();
+    let app = extra.merge(state.router());
     let stop = Arc::clone(&state.stop);
     let shutdown = async move {
         shutdown.await;

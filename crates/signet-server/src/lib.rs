@@ -28,7 +28,7 @@ mod store;
 mod wire;
 
 pub use admin::{Admin, ClientSpec, GRANTS, NewClient};
-pub use app::{AppState, serve_on, shutdown_signal};
+pub use app::{AppState, serve_on, serve_with, shutdown_signal};
 pub use config::{Config, MAX_ACCESS_LIFETIME};
 pub use domain::keys::KeyInfo;
 pub use error::ApiError;

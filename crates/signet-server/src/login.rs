@@ -310,9 +310,22 @@ pub(crate) fn csrf_matches(headers: &HeaderMap, names: &Names, sent: Option<&str
     }
 }
 
-/// Whether the browser says it posts from elsewhere: an `Origin` other than the issuer's.
+/// Whether the browser says it posts from elsewhere: `Sec-Fetch-Site: cross-site` or
+/// `same-site`, or an `Origin` other than the issuer's. (The pages' `Referrer-Policy:
+/// no-referrer` makes browsers send `Origin: null` for their own forms, which says nothing;
+/// the anti-CSRF field is checked regardless.)
 fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    headers.contains_key(header::ORIGIN) && crate::session::check_origin(state, headers).is_err()
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if matches!(fetch_site, "cross-site" | "same-site") {
+        return true;
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None | Some("null") => false,
+        Some(_) => crate::session::check_origin(state, headers).is_err(),
+    }
 }
 
 /// `POST /oauth2/login`: the login form. The anti-CSRF field must match its cookie and the

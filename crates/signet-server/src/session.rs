@@ -153,11 +153,64 @@ fn session_response(state: &AppState, issued: Issued) -> Result<Response, ApiErr
     Ok(response)
 }
 
-async fn session_client(state: &AppState, id: &str) -> Result<Client, ApiError> {
+/// A public client that may hold a browser session: one with the password grant, or (for a
+/// code exchanged at `/session/code`) the authorization-code grant.
+async fn session_client(state: &AppState, id: &str, grant: &str) -> Result<Client, ApiError> {
     match state.clients.get(id, || state.store.client(id)).await? {
-        Some(c) if c.is_public() && c.grants.iter().any(|g| g == "password") => Ok(c),
+        Some(c) if c.is_public() && c.grants.iter().any(|g| g == grant) => Ok(c),
         _ => Err(ApiError::InvalidClient { basic: false }),
     }
+}
+
+/// Refuses a body that is not JSON.
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeBody {
+    client_id: String,
+    code: String,
+    code_verifier: String,
+    redirect_uri: String,
+}
+
+/// `POST /session/code` with a JSON body: a single-page app served from the issuer's origin
+/// exchanges its authorization code (with its PKCE verifier) here instead of at the token
+/// endpoint, so that the refresh token goes into the HttpOnly cookie, never into script. The
+/// access and ID tokens are in the body.
+pub(crate) async fn code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    check_origin(&state, &headers)?;
+    let body = body.map_err(|_| ApiError::TooLarge)?;
+    require_json(&headers)?;
+    let req: CodeBody = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::InvalidRequest("malformed code body"))?;
+    let client = session_client(&state, &req.client_id, "authorization_code").await?;
+    let issued = crate::domain::sso::exchange_code(
+        &state,
+        &client,
+        &req.code,
+        Some(&req.redirect_uri),
+        Some(&req.code_verifier),
+    )
+    .await?;
+    session_response(&state, issued)
 }
 
 #[derive(Deserialize)]
@@ -181,20 +234,10 @@ pub(crate) async fn login(
 ) -> Result<Response, ApiError> {
     check_origin(&state, &headers)?;
     let body = body.map_err(|_| ApiError::TooLarge)?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType);
-    }
+    require_json(&headers)?;
     let req: LoginBody = serde_json::from_slice(&body)
         .map_err(|_| ApiError::InvalidRequest("malformed login body"))?;
-    let client = session_client(&state, &req.client_id).await?;
+    let client = session_client(&state, &req.client_id, "password").await?;
     let scope = grants::grant_scope(&client, req.scope.as_deref())?;
     let audience = grants::grant_audience(&client, req.audience.as_deref())?;
     let password = Zeroizing::new(req.password.expose().to_owned());
@@ -230,7 +273,10 @@ pub(crate) async fn refresh(
         .await?
         .map(|f| f.client_id)
         .ok_or(ApiError::InvalidGrant("no session"))?;
-    let client = session_client(&state, &client_id).await?;
+    let client = match session_client(&state, &client_id, "password").await {
+        Ok(c) => c,
+        Err(_) => session_client(&state, &client_id, "authorization_code").await?,
+    };
     let issued = grants::rotate(&state, &client, &presented, None).await?;
     session_response(&state, issued)
 }
