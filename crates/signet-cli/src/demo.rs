@@ -179,12 +179,20 @@ pub(crate) fn demo(args: &DemoArgs) -> Result<()> {
                 .with_graceful_shutdown(signet_server::shutdown_signal())
                 .await
         });
-        println!("Signet demo (data in a temporary folder, gone when it stops)");
-        println!("  app       {issuer}/demo/");
-        println!("  user      demo");
-        println!("  password  {}", password.as_str());
-        println!("  API       {api}/hello (behind signet-guard)");
-        println!("Ctrl-C stops it.");
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "Signet demo (data in a temporary folder, gone when it stops)"
+            )?;
+            writeln!(out, "  app       {issuer}/demo/")?;
+            writeln!(out, "  user      demo")?;
+            writeln!(out, "  password  {}", password.as_str())?;
+            writeln!(out, "  API       {api}/hello (behind signet-guard)")?;
+            writeln!(out, "Ctrl-C stops it.")?;
+            out.flush()?;
+        }
         server.await??;
         api_server.await??;
         drop(folder);
