@@ -643,3 +643,135 @@ async fn token_of_a_deleted_client_is_refused_by_the_guard_within_seconds() {
     );
     issuer.stop().await;
 }
+
+/// An ID token from the issuer's code flow: a user and an SSO client are added to the
+/// issuer's store, the login form is posted as a browser would, and the code is exchanged.
+async fn id_token(issuer: &Issuer) -> String {
+    use base64::Engine as _;
+    let admin = Admin::open(&config(issuer.dir.path())).await.unwrap();
+    admin
+        .add_user(
+            "alice",
+            "correct horse battery".to_owned().into(),
+            vec![],
+            serde_json::Map::new(),
+            signet_server::Profile::default(),
+        )
+        .await
+        .unwrap();
+    let cb = "http://127.0.0.1:9/cb";
+    admin
+        .register_client(signet_server::ClientSpec {
+            id: "app".into(),
+            public: true,
+            grants: vec!["authorization_code".into()],
+            scopes: vec!["openid".into()],
+            audiences: vec![AUD.into()],
+            oidc: signet_server::OidcRegistration {
+                redirect_uris: vec![cb.into()],
+                first_party: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let verifier = "a-verifier-of-forty-three-characters-or-more-0123";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!(
+            "{}/oauth2/authorize?response_type=code&client_id=app&redirect_uri={cb}&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
+            issuer.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let mut form: Vec<(String, String)> = html
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"").unwrap();
+            (
+                name.to_owned(),
+                rest.split('"').next().unwrap().replace("&amp;", "&"),
+            )
+        })
+        .collect();
+    form.push(("username".into(), "alice".into()));
+    form.push(("password".into(), "correct horse battery".into()));
+    let done = http
+        .post(format!("{}/oauth2/login", issuer.base))
+        .header("cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: serde_json::Value = http
+        .post(format!("{}/oauth2/token", issuer.base))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "app"),
+            ("code", &code),
+            ("redirect_uri", cb),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["id_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_presented_as_an_access_token_is_refused_by_the_guard_and_the_proxy() {
+    let issuer = start().await;
+    let id_token = id_token(&issuer).await;
+    // A guard for the ID token's own audience (the client), so that only its type differs.
+    let mut o = options(&issuer);
+    o.audience = "app".into();
+    let guard = Guard::from_issuer(o).await.unwrap();
+    // The issuer's own signature and the right audience, but typ JWT, not at+jwt.
+    let refused = guard.verify(&id_token).await;
+    assert!(
+        matches!(&refused, Err(Refusal::Invalid(e)) if e.to_string().contains("typ")),
+        "{refused:?}"
+    );
+    let (upstream, hits) = upstream().await;
+    let proxied = proxy(guard, &upstream, vec![]).await;
+    let res = reqwest::Client::new()
+        .get(format!("{proxied}/x"))
+        .bearer_auth(&id_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "never forwarded"
+    );
+    issuer.stop().await;
+}

@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::domain::sso::{self, AuthParams, AuthRequest, AuthorizeError};
 use crate::error::ApiError;
-use crate::pages::{self, ConsentPage, ENGLISH, LoginPage};
+use crate::pages::{self, ConsentPage, ENGLISH, FormPage, LoginPage};
 use crate::sealing::random_token;
 use crate::session::{cookie, cookie_header};
 
@@ -182,11 +182,13 @@ async fn continue_with(
             let body = pages::consent(
                 &ENGLISH,
                 &ConsentPage {
-                    product: &state.config.product_name,
-                    client,
+                    form: FormPage {
+                        product: &state.config.product_name,
+                        client,
+                        request: params,
+                        csrf: &csrf,
+                    },
                     scope: &request.scope,
-                    request: params,
-                    csrf: &csrf,
                 },
             );
             pages::page(StatusCode::OK, body, cookies)
@@ -225,10 +227,12 @@ fn login_page(
     let body = pages::login(
         &ENGLISH,
         &LoginPage {
-            product: &state.config.product_name,
-            client,
-            request: params,
-            csrf: &csrf,
+            form: FormPage {
+                product: &state.config.product_name,
+                client,
+                request: params,
+                csrf: &csrf,
+            },
             username,
             error,
         },
@@ -328,6 +332,28 @@ fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
     }
 }
 
+/// A posted form of the login pages: its anti-CSRF field must match its cookie, the browser
+/// must not say it comes from elsewhere, and the authorization request it carries must still
+/// hold. The checked request, or the answer that refuses the form.
+async fn checked_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+    params: &AuthParams,
+) -> Result<AuthRequest, Response> {
+    if !csrf_matches(headers, &names(state), Some(csrf)) || foreign_origin(state, headers) {
+        tracing::warn!("form refused: anti-CSRF check failed");
+        return Err(error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            ENGLISH.expired_form,
+        ));
+    }
+    sso::check_request(state, params)
+        .await
+        .map_err(|e| refusal(state, e))
+}
+
 /// `POST /oauth2/login`: the login form. The anti-CSRF field must match its cookie and the
 /// browser must not say it comes from another origin; a wrong password shows the form again
 /// with one message whatever was wrong; the login rate limits apply.
@@ -344,14 +370,9 @@ pub(crate) async fn login(
             "The login form is malformed.",
         );
     };
-    let names = names(&state);
-    if !csrf_matches(&headers, &names, Some(&form.csrf)) || foreign_origin(&state, &headers) {
-        tracing::warn!("login form refused: anti-CSRF check failed");
-        return error_page(&state, StatusCode::FORBIDDEN, ENGLISH.expired_form);
-    }
-    let request = match sso::check_request(&state, &form.request).await {
+    let request = match checked_form(&state, &headers, &form.csrf, &form.request).await {
         Ok(r) => r,
-        Err(e) => return refusal(&state, e),
+        Err(refused) => return refused,
     };
     let address = crate::limits::client_address(
         &state.config.trusted_proxies,
@@ -393,6 +414,7 @@ pub(crate) async fn login(
         Ok(s) => s,
         Err(e) => return failure_page(&state, e),
     };
+    let names = names(&state);
     let max_age = i64::try_from(state.config.sso_session_lifetime.as_secs()).unwrap_or(0);
     let cookies = [
         cookie_header(names.sso, &value, true, names.secure, max_age, "Lax"),
@@ -434,15 +456,11 @@ pub(crate) async fn consent(
             "The consent form is malformed.",
         );
     };
-    let names = names(&state);
-    if !csrf_matches(&headers, &names, Some(&form.csrf)) || foreign_origin(&state, &headers) {
-        tracing::warn!("consent form refused: anti-CSRF check failed");
-        return error_page(&state, StatusCode::FORBIDDEN, ENGLISH.expired_form);
-    }
-    let request = match sso::check_request(&state, &form.request).await {
+    let request = match checked_form(&state, &headers, &form.csrf, &form.request).await {
         Ok(r) => r,
-        Err(e) => return refusal(&state, e),
+        Err(refused) => return refused,
     };
+    let names = names(&state);
     let session = match sso::session(&state, cookie(&headers, names.sso).as_deref()).await {
         Ok(Some(s)) => s,
         Ok(None) => return login_page(&state, &request, &form.request, StatusCode::OK, "", None),

@@ -94,9 +94,9 @@ fn document(strings: &Strings, product: &str, title: &str, main: &str) -> String
     )
 }
 
-/// What the login page shows.
+/// What every page of an authorization request shows and carries.
 #[derive(Debug)]
-pub(crate) struct LoginPage<'a> {
+pub(crate) struct FormPage<'a> {
     pub(crate) product: &'a str,
     /// The client's display name (or id).
     pub(crate) client: &'a str,
@@ -104,6 +104,12 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) request: &'a AuthParams,
     /// The anti-CSRF value, also in a cookie.
     pub(crate) csrf: &'a str,
+}
+
+/// What the login page shows.
+#[derive(Debug)]
+pub(crate) struct LoginPage<'a> {
+    pub(crate) form: FormPage<'a>,
     /// The user name to fill in (`login_hint`, or what was typed).
     pub(crate) username: &'a str,
     /// A message above the form (a wrong password).
@@ -113,7 +119,7 @@ pub(crate) struct LoginPage<'a> {
 /// The login page: a `<form method="post">` with `username`, `password` and the hidden
 /// anti-CSRF field and authorization request.
 pub(crate) fn login(strings: &Strings, page: &LoginPage<'_>) -> String {
-    let hidden = request_fields(page.request);
+    let hidden = request_fields(page.form.request);
     let error = page.error.map_or(String::new(), |e| {
         format!(
             "<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>\n",
@@ -136,8 +142,8 @@ pub(crate) fn login(strings: &Strings, page: &LoginPage<'_>) -> String {
          <button type=\"submit\">{submit}</button>\n</form>",
         title = escape(strings.sign_in_title),
         to = escape(strings.sign_in_to),
-        client = escape(page.client),
-        csrf = escape(page.csrf),
+        client = escape(page.form.client),
+        csrf = escape(page.form.csrf),
         user_label = escape(strings.username),
         pass_label = escape(strings.password),
         username = escape(page.username),
@@ -153,7 +159,7 @@ pub(crate) fn login(strings: &Strings, page: &LoginPage<'_>) -> String {
             " autofocus"
         },
     );
-    document(strings, page.product, strings.sign_in_title, &main)
+    document(strings, page.form.product, strings.sign_in_title, &main)
 }
 
 /// Hidden inputs carrying `fields`.
@@ -192,16 +198,12 @@ pub(crate) fn confirm_logout(
     document(strings, product, strings.sign_out_title, &main)
 }
 
-/// What the consent page shows.
+/// What the consent page shows (the product, the client and the carried request as on the
+/// login page).
 #[derive(Debug)]
 pub(crate) struct ConsentPage<'a> {
-    pub(crate) product: &'a str,
-    /// The client's display name (or id).
-    pub(crate) client: &'a str,
+    pub(crate) form: FormPage<'a>,
     pub(crate) scope: &'a str,
-    /// The authorization request, carried through.
-    pub(crate) request: &'a AuthParams,
-    pub(crate) csrf: &'a str,
 }
 
 /// The consent page: the client's name, its scopes in words, and a form posting
@@ -230,14 +232,14 @@ pub(crate) fn consent(strings: &Strings, page: &ConsentPage<'_>) -> String {
          <button type=\"submit\" name=\"decision\" value=\"allow\" autofocus>{allow}</button>\n\
          <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">{deny}</button>\n</form>",
         title = escape(strings.consent_title),
-        client = escape(page.client),
+        client = escape(page.form.client),
         lead = escape(strings.consent_lead),
-        csrf = escape(page.csrf),
-        hidden = request_fields(page.request),
+        csrf = escape(page.form.csrf),
+        hidden = request_fields(page.form.request),
         allow = escape(strings.allow),
         deny = escape(strings.deny),
     );
-    document(strings, page.product, strings.consent_title, &main)
+    document(strings, page.form.product, strings.consent_title, &main)
 }
 
 /// Hidden inputs carrying an authorization request.

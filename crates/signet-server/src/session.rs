@@ -162,6 +162,19 @@ async fn session_client(state: &AppState, id: &str, grant: &str) -> Result<Clien
     }
 }
 
+/// The JSON body of a browser request from the issuer's own origin.
+fn same_origin_json<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    malformed: &'static str,
+) -> Result<T, ApiError> {
+    check_origin(state, headers)?;
+    let body = body.map_err(|_| ApiError::TooLarge)?;
+    require_json(headers)?;
+    serde_json::from_slice(&body).map_err(|_| ApiError::InvalidRequest(malformed))
+}
+
 /// Refuses a body that is not JSON.
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let is_json = headers
@@ -196,11 +209,7 @@ pub(crate) async fn code(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    check_origin(&state, &headers)?;
-    let body = body.map_err(|_| ApiError::TooLarge)?;
-    require_json(&headers)?;
-    let req: CodeBody = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::InvalidRequest("malformed code body"))?;
+    let req: CodeBody = same_origin_json(&state, &headers, body, "malformed code body")?;
     let client = session_client(&state, &req.client_id, "authorization_code").await?;
     let issued = crate::domain::sso::exchange_code(
         &state,
@@ -232,11 +241,7 @@ pub(crate) async fn login(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    check_origin(&state, &headers)?;
-    let body = body.map_err(|_| ApiError::TooLarge)?;
-    require_json(&headers)?;
-    let req: LoginBody = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::InvalidRequest("malformed login body"))?;
+    let req: LoginBody = same_origin_json(&state, &headers, body, "malformed login body")?;
     let client = session_client(&state, &req.client_id, "password").await?;
     let scope = grants::grant_scope(&client, req.scope.as_deref())?;
     let audience = grants::grant_audience(&client, req.audience.as_deref())?;
