@@ -25,6 +25,9 @@ pub struct Guard {
 #[derive(Debug)]
 struct Inner {
     keys: RwLock<Arc<KeySet>>,
+    /// Keys the issuer withdrew (`signet key revoke`): never trusted again, even if a JWKS
+    /// fetched from a lagging issuer still lists them, and never a reason to fetch.
+    withdrawn: RwLock<std::collections::HashSet<String>>,
     jwks: Option<Arc<Jwks>>,
     /// When the revocation feed was last heard from (Unix seconds; 0: never).
     feed_contact: AtomicU64,
@@ -84,6 +87,15 @@ impl Guard {
     /// Replaces the keys (after the issuer published new ones). Cached tokens verified by a
     /// key that is no longer in the set are forgotten at once.
     pub fn set_keys(&self, keys: KeySet) {
+        let keys = match self.inner.withdrawn.read() {
+            Ok(withdrawn) if !withdrawn.is_empty() => KeySet::new(
+                keys.keys()
+                    .iter()
+                    .filter(|k| !k.kid().is_some_and(|kid| withdrawn.contains(kid)))
+                    .cloned(),
+            ),
+            _ => keys,
+        };
         if let Some(cache) = &self.inner.cache {
             let kids: Vec<&str> = keys.keys().iter().filter_map(|k| k.kid()).collect();
             cache.keep_kids(&kids);
@@ -96,6 +108,9 @@ impl Guard {
     /// Stops trusting the key `kid` at once (the issuer withdrew it), before the next JWKS
     /// fetch confirms it.
     pub fn withdraw_key(&self, kid: &str) {
+        if let Ok(mut withdrawn) = self.inner.withdrawn.write() {
+            withdrawn.insert(kid.to_owned());
+        }
         let current = self.inner.keys.read().map(|k| Arc::clone(&k));
         if let Ok(current) = current {
             let kept = current
@@ -256,13 +271,26 @@ impl Guard {
     /// the issuer, fetches them again first (at most once per cooldown) and checks once more.
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, Refusal> {
         match self.check(token) {
-            Err(Refusal::Invalid(signet::Error::UnknownKey)) if self.inner.jwks.is_some() => {
+            Err(Refusal::Invalid(signet::Error::UnknownKey))
+                if self.inner.jwks.is_some() && !self.withdrawn(token) =>
+            {
                 if let Some(jwks) = &self.inner.jwks {
                     jwks.refetch(self).await;
                 }
                 self.check(token)
             }
             other => other,
+        }
+    }
+
+    /// Whether `token` names a key the issuer withdrew.
+    fn withdrawn(&self, token: &str) -> bool {
+        let kid = signet::UnverifiedToken::parse(token)
+            .ok()
+            .and_then(|t| t.header().kid().map(str::to_owned));
+        match (kid, self.inner.withdrawn.read()) {
+            (Some(kid), Ok(withdrawn)) => withdrawn.contains(&kid),
+            _ => false,
         }
     }
 
@@ -455,6 +483,7 @@ impl GuardBuilder {
         Guard {
             inner: Arc::new(Inner {
                 keys: RwLock::new(Arc::new(self.keys)),
+                withdrawn: RwLock::default(),
                 jwks: None,
                 feed_contact: AtomicU64::new(0),
                 stale: None,

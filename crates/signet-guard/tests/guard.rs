@@ -293,3 +293,19 @@ async fn a_token_may_come_in_the_configured_cookie() {
         "cookies only when configured"
     );
 }
+
+#[tokio::test]
+async fn a_withdrawn_key_stays_untrusted_when_a_lagging_jwks_still_lists_it() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let guard = guard_for(&key);
+    let t = token(&key, |b| b);
+    assert!(guard.check(&t).is_ok());
+    guard.withdraw_key(key.kid().unwrap());
+    assert!(guard.check(&t).is_err(), "withdrawn at once");
+    // A key set fetched from an issuer instance that has not yet dropped the key.
+    guard.set_keys(KeySet::new([key.verifying_key().clone()]));
+    assert!(
+        guard.check(&t).is_err(),
+        "the withdrawn key does not come back"
+    );
+}
