@@ -305,10 +305,7 @@ pub(crate) async fn authorize_post(
 pub(crate) fn csrf_matches(headers: &HeaderMap, names: &Names, sent: Option<&str>) -> bool {
     match (cookie(headers, names.csrf), sent) {
         (Some(c), Some(s)) => {
-            !c.is_empty()
-                && c.len() == s.len()
-                && aws_lc_rs::constant_time::verify_slices_are_equal(c.as_bytes(), s.as_bytes())
-                    .is_ok()
+            !c.is_empty() && crate::sealing::secret_eq(c.as_bytes(), s.as_bytes())
         }
         _ => false,
     }

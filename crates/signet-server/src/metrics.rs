@@ -112,11 +112,7 @@ pub(crate) async fn metrics_with_token(
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     let allowed = state.config.metrics_token.as_ref().is_some_and(|token| {
-        aws_lc_rs::constant_time::verify_slices_are_equal(
-            presented.as_bytes(),
-            token.expose().as_bytes(),
-        )
-        .is_ok()
+        crate::sealing::secret_eq(presented.as_bytes(), token.expose().as_bytes())
     });
     if !allowed {
         return crate::error::ApiError::MetricsToken.into_response();

@@ -131,6 +131,12 @@ fn read_or_create(path: &Path) -> Result<String> {
 }
 
 /// A random token of `bytes` bytes, base64url.
+/// Whether two secret values are equal, compared in constant time (their lengths are not
+/// secret).
+pub(crate) fn secret_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
 pub(crate) fn random_token(bytes: usize) -> Result<String> {
     let mut buf = Zeroizing::new(vec![0u8; bytes]);
     rand::fill(&mut buf).map_err(|_| anyhow!("no randomness"))?;

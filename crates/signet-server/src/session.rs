@@ -110,10 +110,7 @@ fn check_csrf(headers: &HeaderMap, names: &Names) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok())
         .ok_or(ApiError::Forbidden("missing X-CSRF-Token"))?;
     let cookie = cookie(headers, names.csrf).ok_or(ApiError::Forbidden("missing CSRF cookie"))?;
-    let same = sent.len() == cookie.len()
-        && aws_lc_rs::constant_time::verify_slices_are_equal(sent.as_bytes(), cookie.as_bytes())
-            .is_ok();
-    if same {
+    if crate::sealing::secret_eq(sent.as_bytes(), cookie.as_bytes()) {
         Ok(())
     } else {
         Err(ApiError::Forbidden("CSRF token mismatch"))

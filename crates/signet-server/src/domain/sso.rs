@@ -232,7 +232,12 @@ pub(crate) async fn session(
     else {
         return Ok(None);
     };
-    let user = issuer.store.user_by_id(&session.user_id).await?;
+    let user = issuer
+        .users
+        .get(&session.user_id, || {
+            issuer.store.user_by_id(&session.user_id)
+        })
+        .await?;
     Ok(user.filter(|u| !u.disabled).map(|_| session))
 }
 
@@ -376,7 +381,7 @@ pub(crate) async fn exchange_code(
     let verifier_ok = verifier.is_some_and(|v| {
         (43..=128).contains(&v.len())
             && v.bytes().all(|b| is_base64url(b) || b == b'.' || b == b'~')
-            && constant_time_eq(
+            && crate::sealing::secret_eq(
                 URL_SAFE_NO_PAD
                     .encode(digest::digest(&digest::SHA256, v.as_bytes()))
                     .as_bytes(),
@@ -439,10 +444,6 @@ pub(crate) async fn exchange_code(
             Some(id_token(issuer, client, &user, &stored, &issued.access_token).await?);
     }
     Ok(issued)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
 /// Whether a space-separated `scope` holds `word`.
@@ -541,7 +542,12 @@ pub(crate) async fn userinfo(issuer: &Issuer, token: &str) -> Result<Option<Valu
     if !has_scope(scope, "openid") || issuer.store.is_denied(jti, client_id, iat).await? {
         return Ok(None);
     }
-    let Some(user) = issuer.store.user_by_id(sub).await?.filter(|u| !u.disabled) else {
+    let Some(user) = issuer
+        .users
+        .get(sub, || issuer.store.user_by_id(sub))
+        .await?
+        .filter(|u| !u.disabled)
+    else {
         return Ok(None);
     };
     let mut answer = profile_claims(&user, scope);
