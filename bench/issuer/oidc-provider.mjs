@@ -1,5 +1,7 @@
 // panva's oidc-provider 9 as the benchmark peer: client credentials, resource indicators,
-// ES256 JWT access tokens, rotating refresh tokens, the default in-memory adapter.
+// ES256 JWT access tokens, rotating refresh tokens, the default in-memory adapter; for the
+// single sign-on round trip a public client `rp` (authorization code with PKCE, ES256 ID
+// tokens) and the development interactions as its login and consent pages.
 // Usage: node oidc-provider.mjs PORT TOKENS_FILE   (writes refresh tokens to TOKENS_FILE)
 import { writeFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
@@ -18,6 +20,13 @@ const provider = new Provider(issuer, {
     redirect_uris: ['https://rp.example/cb'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
+    id_token_signed_response_alg: 'ES256',
+  }, {
+    client_id: 'rp',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code'],
+    redirect_uris: ['https://rp.example/cb'],
+    response_types: ['code'],
     id_token_signed_response_alg: 'ES256',
   }],
   jwks: { keys: [jwk] },

@@ -16,6 +16,8 @@ use crate::issuer::{init_logs, runtime};
 
 const APP_HTML: &str = include_str!("demo/index.html");
 const APP_JS: &str = include_str!("demo/app.js");
+/// Where the second demo client, a third-party "partner app", lands after single sign-on.
+const PARTNER_HTML: &str = include_str!("demo/partner.html");
 /// The audience of the demo API's tokens.
 const API_AUDIENCE: &str = "demo-api";
 
@@ -49,7 +51,12 @@ fn app_routes(issuer: &str, api: &str) -> Router {
         "csrf_cookie": "signet-csrf",
     })
     .to_string();
-    let (a, b, c) = (api.to_owned(), api.to_owned(), api.to_owned());
+    let (a, b, c, d) = (
+        api.to_owned(),
+        api.to_owned(),
+        api.to_owned(),
+        api.to_owned(),
+    );
     Router::new()
         .route(
             "/demo/",
@@ -62,6 +69,10 @@ fn app_routes(issuer: &str, api: &str) -> Router {
         .route(
             "/demo/config.json",
             get(move || async move { asset("application/json", config, &c) }),
+        )
+        .route(
+            "/demo/partner",
+            get(move || async move { asset("text/html; charset=utf-8", PARTNER_HTML.into(), &d) }),
         )
 }
 
@@ -116,6 +127,23 @@ async fn seed(config: &Config, issuer: &str) -> Result<(zeroize::Zeroizing<Strin
                 first_party: true,
                 name: Some("Signet demo app".into()),
                 backchannel_logout_uri: None,
+            },
+            ..ClientSpec::default()
+        })
+        .await?;
+    // A second application, not first-party: its first login in a browser asks for consent,
+    // and then needs no password while the SSO session lasts.
+    admin
+        .register_client(ClientSpec {
+            id: "demo-partner".into(),
+            public: true,
+            grants: vec!["authorization_code".into()],
+            scopes: ["openid", "profile", "email"].map(Into::into).to_vec(),
+            oidc: OidcRegistration {
+                redirect_uris: vec![format!("{issuer}/demo/partner")],
+                first_party: false,
+                name: Some("Partner app".into()),
+                ..OidcRegistration::default()
             },
             ..ClientSpec::default()
         })

@@ -99,6 +99,7 @@ impl AppState {
                 metrics: Arc::default(),
                 clients: Arc::default(),
                 users: Arc::default(),
+                sessions: Arc::default(),
                 limits: Arc::new(limits),
             },
             streams: Arc::default(),
@@ -168,6 +169,7 @@ impl AppState {
             crate::store::Change::Config => {
                 state.clients.clear();
                 state.users.clear();
+                state.sessions.clear();
                 state.config_changed.notify_one();
             }
         });

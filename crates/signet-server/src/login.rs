@@ -270,6 +270,7 @@ async fn authorize_with(state: &AppState, headers: &HeaderMap, params: AuthParam
 }
 
 /// `GET /oauth2/authorize`.
+#[utoipa::path(get, path = "/oauth2/authorize", params(AuthParams), responses((status = 200, description = "The login or consent page", content_type = "text/html", body = String), (status = 303, description = "Back to the registered redirect URI with `code` or an RFC 6749 `error`, `state` and `iss` (RFC 9207)"), (status = 400, description = "An error page: unknown client or redirect URI, or a malformed request (never redirected)", content_type = "text/html", body = String), (status = 503, description = "Busy", content_type = "text/html", body = String)))]
 pub(crate) async fn authorize_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -286,6 +287,7 @@ pub(crate) async fn authorize_get(
 }
 
 /// `POST /oauth2/authorize` (form-encoded, as OpenID Connect allows).
+#[utoipa::path(post, path = "/oauth2/authorize", request_body(content = AuthParams, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "The login or consent page", content_type = "text/html", body = String), (status = 303, description = "Back to the registered redirect URI with `code` or an RFC 6749 `error`, `state` and `iss` (RFC 9207)"), (status = 400, description = "An error page: unknown client or redirect URI, or a malformed request (never redirected)", content_type = "text/html", body = String), (status = 503, description = "Busy", content_type = "text/html", body = String)))]
 pub(crate) async fn authorize_post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -354,6 +356,7 @@ async fn checked_form(
 /// `POST /oauth2/login`: the login form. The anti-CSRF field must match its cookie and the
 /// browser must not say it comes from another origin; a wrong password shows the form again
 /// with one message whatever was wrong; the login rate limits apply.
+#[utoipa::path(post, path = "/oauth2/login", request_body(content = crate::openapi::LoginForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "The login page again (the session cookie expired)", content_type = "text/html", body = String), (status = 303, description = "Logged in: on to the consent page or back to the client with a code"), (status = 400, description = "An error page: unknown client or redirect URI, or a malformed request (never redirected)", content_type = "text/html", body = String), (status = 401, description = "The login page with one message for any wrong user name or password", content_type = "text/html", body = String), (status = 403, description = "The anti-CSRF check failed", content_type = "text/html", body = String), (status = 429, description = "Too many attempts", content_type = "text/html", body = String), (status = 503, description = "Busy", content_type = "text/html", body = String)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -441,6 +444,7 @@ pub(crate) struct ConsentForm {
 /// `POST /oauth2/consent`: the consent form. `allow` records the agreement and sends a code;
 /// `deny` sends `access_denied`. The anti-CSRF field must match its cookie and the browser
 /// must not say it comes from another origin; the browser's session must still be live.
+#[utoipa::path(post, path = "/oauth2/consent", request_body(content = crate::openapi::ConsentForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "The login page (no live session)", content_type = "text/html", body = String), (status = 303, description = "Back to the client with a code, or with `access_denied`"), (status = 400, description = "An error page: unknown client or redirect URI, or a malformed request (never redirected)", content_type = "text/html", body = String), (status = 403, description = "The anti-CSRF check failed", content_type = "text/html", body = String), (status = 503, description = "Busy", content_type = "text/html", body = String)))]
 pub(crate) async fn consent(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -502,6 +506,7 @@ fn bearer(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 
 /// `GET/POST /oauth2/userinfo` (OpenID Connect Core §5.3): `sub` and the claims the access
 /// token's scope selects; RFC 6750 errors.
+#[utoipa::path(method(get, post), path = "/oauth2/userinfo", params(("Authorization" = String, Header, description = "Bearer and an access token of this issuer")), responses((status = 200, description = "`sub` and the claims the token's scope selects", body = Object), (status = 401, body = crate::wire::OAuthError, description = "RFC 6750: no, or a bad, token"), (status = 413, body = crate::wire::OAuthError), (status = 503, body = crate::wire::OAuthError)))]
 pub(crate) async fn userinfo(
     State(state): State<AppState>,
     headers: HeaderMap,

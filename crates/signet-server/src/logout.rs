@@ -17,20 +17,28 @@ use crate::pages::{self, ENGLISH};
 use crate::sealing::random_token;
 use crate::session::{cookie, cookie_header};
 
-/// The parameters of a logout request.
-#[derive(Debug, Default, serde::Deserialize)]
+/// The parameters of a logout request (OpenID Connect RP-Initiated Logout 1.0), or of its
+/// confirmation.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub(crate) struct LogoutParams {
+    /// An ID token this issuer signed; the session it names ends without a question.
     id_token_hint: Option<String>,
+    /// One of the client's registered post-logout redirect URIs, exactly.
     post_logout_redirect_uri: Option<String>,
+    /// Returned unchanged with the redirect.
     state: Option<String>,
+    /// The client, when there is no hint.
     client_id: Option<String>,
-    /// Set by the confirmation form.
+    /// `yes` from the confirmation form.
     confirm: Option<String>,
+    /// The confirmation form's anti-CSRF field.
     csrf: Option<String>,
 }
 
 /// `GET /oauth2/logout`.
+#[utoipa::path(get, path = "/oauth2/logout", params(LogoutParams), responses((status = 200, description = "The confirmation page, or the signed-out page", content_type = "text/html", body = String), (status = 303, description = "Logged out: back to the registered post-logout redirect URI, with `state`"), (status = 400, description = "An error page: unregistered post-logout redirect URI or a malformed request", content_type = "text/html", body = String), (status = 403, description = "The confirmation's anti-CSRF check failed", content_type = "text/html", body = String), (status = 503, description = "Busy", content_type = "text/html", body = String)))]
 pub(crate) async fn logout_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -47,6 +55,7 @@ pub(crate) async fn logout_get(
 }
 
 /// `POST /oauth2/logout` (a relying party's form post, or the confirmation).
+#[utoipa::path(post, path = "/oauth2/logout", request_body(content = LogoutParams, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "The confirmation page, or the signed-out page", content_type = "text/html", body = String), (status = 303, description = "Logged out: back to the registered post-logout redirect URI, with `state`"), (status = 400, description = "An error page: unregistered post-logout redirect URI or a malformed request", content_type = "text/html", body = String), (status = 403, description = "The confirmation's anti-CSRF check failed", content_type = "text/html", body = String), (status = 503, description = "Busy", content_type = "text/html", body = String)))]
 pub(crate) async fn logout_post(
     State(state): State<AppState>,
     headers: HeaderMap,

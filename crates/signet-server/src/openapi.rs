@@ -26,6 +26,60 @@ pub(crate) struct TokenRequest {
     scope: Option<String>,
     /// The audience the token is for (also accepted as `resource`, RFC 8707).
     audience: Option<String>,
+    /// Authorization-code grant: the code from the redirect.
+    code: Option<String>,
+    /// Authorization-code grant: the redirect URI the code was sent to.
+    redirect_uri: Option<String>,
+    /// Authorization-code grant: the PKCE verifier (RFC 7636).
+    code_verifier: Option<String>,
+}
+
+/// The login form: the carried authorization request, the anti-CSRF field and the credentials.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct LoginForm {
+    /// The anti-CSRF field, matching its cookie.
+    csrf: String,
+    /// User name.
+    username: String,
+    /// Password.
+    password: String,
+    /// The authorization request, as on `/oauth2/authorize`.
+    client_id: Option<String>,
+    /// As on `/oauth2/authorize`.
+    redirect_uri: Option<String>,
+    /// As on `/oauth2/authorize`.
+    code_challenge: Option<String>,
+}
+
+/// The consent form: the carried authorization request, the anti-CSRF field and the decision.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ConsentForm {
+    /// The anti-CSRF field, matching its cookie.
+    csrf: String,
+    /// `allow` or `deny`.
+    decision: String,
+    /// The authorization request, as on `/oauth2/authorize`.
+    client_id: Option<String>,
+    /// As on `/oauth2/authorize`.
+    redirect_uri: Option<String>,
+    /// As on `/oauth2/authorize`.
+    code_challenge: Option<String>,
+}
+
+/// A code exchange by a single-page app on the issuer's origin (JSON).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SessionCode {
+    /// A public client allowed the authorization-code grant.
+    client_id: String,
+    /// The code from the redirect.
+    code: String,
+    /// The redirect URI the code was sent to.
+    redirect_uri: String,
+    /// The PKCE verifier.
+    code_verifier: String,
 }
 
 /// A form-encoded revocation or introspection request.
@@ -60,7 +114,7 @@ pub(crate) struct SessionLogin {
 #[openapi(
     info(
         title = "Signet issuer",
-        description = "OAuth 2.0 token, revocation and introspection endpoints, browser sessions, published keys and the revocation feed."
+        description = "OAuth 2.0 token, revocation and introspection endpoints, the OpenID Connect authorization, userinfo and logout endpoints with their pages, browser sessions, published keys and the revocation feed."
     ),
     paths(
         crate::oauth::token,
@@ -68,8 +122,16 @@ pub(crate) struct SessionLogin {
         crate::oauth::introspect,
         crate::feed::revocations,
         crate::session::login,
+        crate::session::code,
         crate::session::refresh,
         crate::session::logout,
+        crate::login::authorize_get,
+        crate::login::authorize_post,
+        crate::login::login,
+        crate::login::consent,
+        crate::login::userinfo,
+        crate::logout::logout_get,
+        crate::logout::logout_post,
         crate::app::discovery,
         crate::app::jwks,
         crate::app::ready,
@@ -81,6 +143,11 @@ pub(crate) struct SessionLogin {
         crate::wire::OAuthError,
         TokenParam,
         SessionLogin,
+        SessionCode,
+        crate::domain::sso::AuthParams,
+        LoginForm,
+        ConsentForm,
+        crate::logout::LogoutParams,
         crate::wire::RevocationPage,
         crate::wire::Revocation
     ))

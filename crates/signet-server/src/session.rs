@@ -201,6 +201,7 @@ struct CodeBody {
 /// exchanges its authorization code (with its PKCE verifier) here instead of at the token
 /// endpoint, so that the refresh token goes into the HttpOnly cookie, never into script. The
 /// access and ID tokens are in the body.
+#[utoipa::path(post, path = "/session/code", request_body(content = crate::openapi::SessionCode, content_type = "application/json"), responses((status = 200, body = crate::wire::TokenResponse, description = "Access and ID tokens in the body; refresh and CSRF tokens in cookies"), (status = 400, body = crate::wire::OAuthError), (status = 401, body = crate::wire::OAuthError), (status = 403, body = crate::wire::OAuthError), (status = 413, body = crate::wire::OAuthError), (status = 415, body = crate::wire::OAuthError), (status = 503, body = crate::wire::OAuthError)))]
 pub(crate) async fn code(
     State(state): State<AppState>,
     headers: HeaderMap,

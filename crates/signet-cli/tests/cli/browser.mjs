@@ -1,8 +1,10 @@
 // Headless Chromium (Debian's, driven by playwright-core) through `signet demo`: the login page
 // by keyboard alone, the access token in memory, the refresh cookie out of script's reach, a
-// reload that stays signed in, single sign-on without a password, and a logout after which the
-// API refuses the old access token. Screenshots go to SHOTS. Prints one JSON object.
+// reload that stays signed in, single sign-on without a password (the same client, then a
+// second, third-party one through its consent page), and a logout after which the API refuses
+// the old access token. Screenshots go to SHOTS. Prints one JSON object.
 // Usage: node browser.mjs APP_URL USERNAME PASSWORD SHOTS_DIR
+import { createHash, randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 
 const [appUrl, username, password, shots] = process.argv.slice(2);
@@ -62,6 +64,42 @@ try {
   await again.goto(url.href);
   out.sso_without_password = landed.some((u) => u.includes('code=')) && !landed.some((u) => u.includes('error='));
   await again.close();
+
+  // A second client, not first-party: its first request in this browser asks for consent and
+  // never for a password; the code it gets is exchanged for an ID token of the same user.
+  const partner = await context.newPage();
+  const verifier = randomBytes(32).toString('base64url');
+  const partnerCb = config.issuer + '/demo/partner';
+  const partnerUrl = new URL(config.issuer + '/oauth2/authorize');
+  partnerUrl.search = new URLSearchParams({
+    response_type: 'code', client_id: 'demo-partner', redirect_uri: partnerCb,
+    scope: 'openid profile email', state: 'p', nonce: 'n-partner',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+  });
+  await partner.goto(partnerUrl.href);
+  const allow = partner.getByRole('button', { name: 'Allow' });
+  await allow.waitFor();
+  out.consent_title = await partner.title();
+  out.consent_names_client = (await partner.textContent('main')).includes('Partner app');
+  out.partner_asked_for_password = (await partner.locator('input[name="password"]').count()) > 0;
+  await partner.screenshot({ path: `${shots}/consent.png`, fullPage: true });
+  await allow.click();
+  await partner.waitForURL((u) => u.href.startsWith(partnerCb + '?'));
+  await partner.screenshot({ path: `${shots}/partner.png`, fullPage: true });
+  const code = new URL(partner.url()).searchParams.get('code');
+  const exchanged = await partner.request.post(config.issuer + '/oauth2/token', {
+    form: { grant_type: 'authorization_code', code, redirect_uri: partnerCb, client_id: 'demo-partner', code_verifier: verifier },
+  });
+  const idToken = (await exchanged.json()).id_token;
+  const idClaims = JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url'));
+  out.partner_aud = idClaims.aud;
+  out.partner_nonce = idClaims.nonce;
+  out.partner_sub = idClaims.sub;
+  // Consent is remembered: the next request with prompt=none lands with a code at once.
+  partnerUrl.searchParams.set('prompt', 'none');
+  await partner.goto(partnerUrl.href);
+  out.partner_again_with_code = new URL(partner.url()).searchParams.has('code');
+  await partner.close();
 
   // Logout: confirm at the issuer, back at the app signed out.
   await page.getByRole('button', { name: 'Sign out' }).click();

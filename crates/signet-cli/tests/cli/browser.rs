@@ -1,6 +1,7 @@
 //! `signet demo` in headless Chromium (Debian's `chromium`, driven by `playwright-core`, both
-//! installed by `.ci/run`): the seed's client storage advice, working. Screenshots of the
-//! login, demo and logout pages are kept under `target/screenshots/`. Without Chromium and
+//! installed by `.ci/run`): the seed's client storage advice, working, and single sign-on into a
+//! second client. Screenshots of the login, demo, consent, partner and logout pages are kept
+//! under `target/screenshots/`. Without Chromium and
 //! the package the test prints a notice and passes, except under CI.
 
 use std::io::{BufRead, BufReader};
@@ -87,9 +88,34 @@ fn demo_in_chromium_keeps_the_token_in_memory_refreshes_by_cookie_and_logs_out_e
     assert!(seen["api"].as_str().unwrap().starts_with("200"), "{seen}");
     assert_eq!(seen["signed_in_after_reload"], true);
     assert_eq!(seen["sso_without_password"], true);
+    // The second client: consent, never a password, an ID token of the same user for it.
+    assert_eq!(seen["consent_names_client"], true, "{seen}");
+    assert!(
+        seen["consent_title"]
+            .as_str()
+            .unwrap()
+            .contains("Allow access")
+    );
+    assert_eq!(seen["partner_asked_for_password"], false, "{seen}");
+    assert_eq!(seen["partner_aud"], "demo-partner", "{seen}");
+    assert_eq!(seen["partner_nonce"], "n-partner", "{seen}");
+    assert!(
+        seen["api"]
+            .as_str()
+            .unwrap()
+            .contains(seen["partner_sub"].as_str().unwrap()),
+        "the partner's ID token names the user the API saw: {seen}"
+    );
+    assert_eq!(seen["partner_again_with_code"], true, "consent remembered");
     assert_eq!(seen["old_token_status"], 401, "{seen}");
     assert!(seen["refused_after_ms"].as_u64().unwrap() < 5000);
-    for shot in ["login.png", "demo.png", "logout.png"] {
+    for shot in [
+        "login.png",
+        "demo.png",
+        "consent.png",
+        "partner.png",
+        "logout.png",
+    ] {
         assert!(shots.join(shot).is_file(), "{shot}");
     }
 }

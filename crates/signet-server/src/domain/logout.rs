@@ -69,7 +69,10 @@ pub(crate) fn may_return_to(client: &Client, uri: &str) -> bool {
 /// registered a back-channel logout URI. False if there was no such live session.
 pub(crate) async fn end_session(issuer: &Issuer, session_id: &str) -> Result<bool, DomainError> {
     let now = issuer.now();
-    let Some(ended) = issuer.store.end_session(session_id, now).await? else {
+    let ended = issuer.store.end_session(session_id, now).await?;
+    // This instance forgets its cached sessions at once (others within the cache's second).
+    issuer.sessions.clear();
+    let Some(ended) = ended else {
         return Ok(false);
     };
     issuer.fanout.wake();

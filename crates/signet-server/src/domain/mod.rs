@@ -18,7 +18,7 @@ use crate::fanout::Fanout;
 use crate::limits::LoginLimits;
 use crate::metrics::Metrics;
 use crate::passwords::Hashers;
-use crate::store::{Client, SharedStore, StoreError, User};
+use crate::store::{Client, SharedStore, SsoSession, StoreError, User};
 use keys::KeyManager;
 
 /// What the domain works with; cheap to clone.
@@ -39,6 +39,10 @@ pub struct Issuer {
     pub(crate) hashing: Arc<Hashers>,
     pub(crate) clients: Arc<TtlCache<Client>>,
     pub(crate) users: Arc<TtlCache<User>>,
+    /// SSO sessions by cookie hash. A session ended by another instance may be taken as live
+    /// for up to the cache's second, which only buys a code that cannot be redeemed: a code's
+    /// redemption checks its session in the store.
+    pub(crate) sessions: Arc<TtlCache<SsoSession>>,
 }
 
 impl Issuer {

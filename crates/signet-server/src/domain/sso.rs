@@ -22,20 +22,41 @@ const ID_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 /// The longest `state` or `nonce` accepted.
 const MAX_PARAM: usize = 2048;
 
-/// The parameters of an authorization request as sent (query or form).
-#[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
+/// The parameters of an authorization request as sent (query or form; OpenID Connect Core 1.0
+/// §3.1.2.1, PKCE required, S256 only).
+#[derive(
+    Debug,
+    Default,
+    Clone,
+    serde::Deserialize,
+    serde::Serialize,
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub(crate) struct AuthParams {
+    /// `code`, the only response type.
     pub(crate) response_type: Option<String>,
+    /// The client.
     pub(crate) client_id: Option<String>,
+    /// One of the client's registered redirect URIs, exactly.
     pub(crate) redirect_uri: Option<String>,
+    /// Space-separated; `openid` for an ID token.
     pub(crate) scope: Option<String>,
+    /// Returned unchanged to the client.
     pub(crate) state: Option<String>,
+    /// Put into the ID token.
     pub(crate) nonce: Option<String>,
+    /// BASE64URL(SHA-256(verifier)).
     pub(crate) code_challenge: Option<String>,
+    /// `S256`.
     pub(crate) code_challenge_method: Option<String>,
+    /// `none`, `login` and/or `consent`.
     pub(crate) prompt: Option<String>,
+    /// Seconds since the last password login beyond which the user logs in again.
     pub(crate) max_age: Option<String>,
+    /// The user name to put into the login form.
     pub(crate) login_hint: Option<String>,
 }
 
@@ -225,10 +246,15 @@ pub(crate) async fn session(
     let Some(cookie) = cookie.filter(|c| c.len() <= 128) else {
         return Ok(None);
     };
+    let now = issuer.now();
+    let hash = stored_hash(cookie);
     let Some(session) = issuer
-        .store
-        .session_by_cookie(&stored_hash(cookie), issuer.now())
+        .sessions
+        .get(&URL_SAFE_NO_PAD.encode(&hash), || {
+            issuer.store.session_by_cookie(&hash, now)
+        })
         .await?
+        .filter(|s| s.expires_at > now)
     else {
         return Ok(None);
     };
@@ -395,8 +421,8 @@ pub(crate) async fn exchange_code(
         return Err(invalid());
     }
     let Some(user) = issuer
-        .store
-        .user_by_id(&stored.user_id)
+        .users
+        .get(&stored.user_id, || issuer.store.user_by_id(&stored.user_id))
         .await?
         .filter(|u| !u.disabled)
     else {

@@ -1,11 +1,12 @@
-//! Group commit for refresh rotations: concurrent claims of refresh tokens are gathered and
-//! committed together, one statement and one durable commit for the lot, so the write path's
-//! cost per rotation falls as the load grows while every answer still waits for its commit.
+//! Group commit: concurrent writes of one kind (refresh-token claims, new authorization codes,
+//! code redemptions) are gathered and committed together, one statement and one durable
+//! commit for the lot, so the write path's cost per request falls as the load grows while
+//! every answer still waits for its commit.
 //!
-//! A claim is what both backends' rotation starts with: mark a live token used and store its
-//! successor. Which claims win does not change by batching: a batch holds each token once (a
-//! second claim of a token already in the batch waits for the next one, and then finds it
-//! used), and across processes the database's row locks decide as before.
+//! Which writes win does not change by batching: a batch holds each key (a token's or a
+//! code's hash) once, so a second use of a token already in the batch waits for the next one
+//! and then finds it used; across processes the database's row locks decide as before. A
+//! batch that fails is tried again one write at a time, so one bad write fails alone.
 
 use std::sync::Arc;
 
@@ -13,12 +14,12 @@ use async_trait::async_trait;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::rows::FamilyRow;
-use super::{Family, StoreError, StoreResult, Successor};
+use super::{AuthCode, CodeIssue, StoreError, StoreResult, Successor};
 
-/// The most claims committed together.
+/// The most writes committed together.
 const MAX_BATCH: usize = 128;
 
-/// One token to claim.
+/// One refresh token to claim.
 #[derive(Debug)]
 pub(super) struct Claim {
     /// The presented token's hash.
@@ -31,66 +32,143 @@ pub(super) struct Claim {
     pub(super) next: Successor,
 }
 
-/// A backend's statement that claims many tokens in one transaction.
+impl Claim {
+    /// A claim of token `hash` by `client_id` at `now`, storing `next` if it wins.
+    pub(super) fn new(hash: &[u8], client_id: &str, now: i64, next: &Successor) -> Self {
+        Self {
+            hash: hash.to_vec(),
+            client_id: client_id.to_owned(),
+            now,
+            next: next.clone(),
+        }
+    }
+}
+
+/// One authorization code to store.
+#[derive(Debug)]
+pub(super) struct NewCode {
+    /// The code's hash.
+    pub(super) hash: Vec<u8>,
+    /// What it is bound to.
+    pub(super) code: AuthCode,
+}
+
+/// One authorization code presented.
+#[derive(Debug)]
+pub(super) struct Redemption {
+    /// The code's hash.
+    pub(super) hash: Vec<u8>,
+    /// The time of the request, in Unix seconds.
+    pub(super) now: i64,
+    /// What this use issues, recorded if it wins.
+    pub(super) issue: CodeIssue,
+}
+
+/// A kind of write that has a key no batch may hold twice.
+pub(super) trait Keyed {
+    /// The key: a token's or a code's hash.
+    fn key(&self) -> &[u8];
+}
+
+impl Keyed for Claim {
+    fn key(&self) -> &[u8] {
+        &self.hash
+    }
+}
+
+impl Keyed for NewCode {
+    fn key(&self) -> &[u8] {
+        &self.hash
+    }
+}
+
+impl Keyed for Redemption {
+    fn key(&self) -> &[u8] {
+        &self.hash
+    }
+}
+
+/// A backend's statement that commits many writes of one kind in one transaction.
 #[async_trait]
-pub(super) trait ClaimAll: Send + Sync + 'static {
-    /// Claims each of `claims` (distinct hashes) in one transaction: a live token of a live
-    /// family of the claim's client is marked used and its successor stored. Returns the hash and family of every
-    /// token claimed; a token not claimed (unknown, expired, used) is absent.
-    async fn claim_all(&self, claims: &[Claim]) -> StoreResult<Vec<(Vec<u8>, FamilyRow)>>;
+pub(super) trait CommitAll: Send + Sync + 'static {
+    /// One write.
+    type Item: Keyed + Send + Sync + 'static;
+    /// What one write answers.
+    type Out: Send + 'static;
+    /// Commits `items` (distinct keys) in one transaction; one answer per item, in order.
+    async fn commit_all(&self, items: &[Self::Item]) -> StoreResult<Vec<Self::Out>>;
 }
 
-type Waiter = (Claim, oneshot::Sender<StoreResult<Option<Family>>>);
+/// The claims' backend statement: the family of each token claimed, `None` for the others.
+pub(super) type Claimed = Option<FamilyRow>;
 
-/// The queue of claims in front of one backend; the task that commits them ends when the last
-/// clone of this is dropped.
-#[derive(Debug, Clone)]
-pub(super) struct Claims {
-    queue: mpsc::Sender<Waiter>,
+/// Puts the rows a statement returned, each with its key, in the order of `items`: the row
+/// of each item, `None` for those that returned none.
+pub(super) fn in_order<I: Keyed, T>(items: &[I], mut rows: Vec<(Vec<u8>, T)>) -> Vec<Option<T>> {
+    items
+        .iter()
+        .map(|item| {
+            rows.iter()
+                .position(|(key, _)| key.as_slice() == item.key())
+                .map(|i| rows.swap_remove(i).1)
+        })
+        .collect()
 }
 
-impl Claims {
+type Waiter<B> = (
+    <B as CommitAll>::Item,
+    oneshot::Sender<StoreResult<<B as CommitAll>::Out>>,
+);
+
+/// The queue of writes in front of one backend statement; the task that commits them ends
+/// when the last clone of this is dropped.
+pub(super) struct Batch<B: CommitAll> {
+    queue: mpsc::Sender<Waiter<B>>,
+}
+
+impl<B: CommitAll> Clone for Batch<B> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<B: CommitAll> std::fmt::Debug for Batch<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").finish_non_exhaustive()
+    }
+}
+
+impl<B: CommitAll> Batch<B> {
     /// Starts the committing task over `backend`, with at most `in_flight` batches committing
     /// at once (1 where the database takes one writer at a time).
-    pub(super) fn start(backend: impl ClaimAll, in_flight: usize) -> Self {
+    pub(super) fn start(backend: B, in_flight: usize) -> Self {
         let (queue, waiting) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(commit_loop(Arc::new(backend), waiting, in_flight));
         Self { queue }
     }
 
-    /// Claims the token `hash` for `client_id`: its family if this claim won, `None` if the token was not claimed.
-    /// Returns once the batch holding it has committed (or failed, and then nothing of it was
-    /// stored).
-    pub(super) async fn claim(
-        &self,
-        hash: &[u8],
-        client_id: &str,
-        now: i64,
-        next: &Successor,
-    ) -> StoreResult<Option<Family>> {
-        let claim = Claim {
-            hash: hash.to_vec(),
-            client_id: client_id.to_owned(),
-            now,
-            next: next.clone(),
-        };
+    /// Commits `item` with the next batch; returns once that batch has committed (or failed,
+    /// and then nothing of `item` was stored).
+    pub(super) async fn write(&self, item: B::Item) -> StoreResult<B::Out> {
         let (answer, answered) = oneshot::channel();
         let gone = || StoreError::Unavailable("the store is closing".into());
-        self.queue.send((claim, answer)).await.map_err(|_| gone())?;
+        self.queue.send((item, answer)).await.map_err(|_| gone())?;
         answered.await.map_err(|_| gone())?
     }
 }
 
-/// Takes what is waiting (at least one claim, at most [`MAX_BATCH`], each token once) as soon
+/// Takes what is waiting (at least one write, at most [`MAX_BATCH`], each key once) as soon
 /// as a batch may start, commits it, answers each waiter, and goes on until every sender is
-/// gone. Claims arriving while `in_flight` batches are committing wait and form the next one.
-async fn commit_loop(
-    backend: Arc<impl ClaimAll>,
-    mut waiting: mpsc::Receiver<Waiter>,
+/// gone. Writes arriving while `in_flight` batches are committing wait and form the next one.
+async fn commit_loop<B: CommitAll>(
+    backend: Arc<B>,
+    mut waiting: mpsc::Receiver<Waiter<B>>,
     in_flight: usize,
 ) {
     let slots = Arc::new(Semaphore::new(in_flight.max(1)));
-    let mut held: Vec<Waiter> = Vec::new();
+    let mut held: Vec<Waiter<B>> = Vec::new();
     loop {
         if held.is_empty() {
             match waiting.recv().await {
@@ -101,14 +179,14 @@ async fn commit_loop(
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
-        let mut batch: Vec<Waiter> = Vec::new();
-        let mut later: Vec<Waiter> = Vec::new();
+        let mut batch: Vec<Waiter<B>> = Vec::new();
+        let mut later: Vec<Waiter<B>> = Vec::new();
         for waiter in held.drain(..) {
-            take(&mut batch, &mut later, waiter);
+            take::<B>(&mut batch, &mut later, waiter);
         }
         while batch.len() < MAX_BATCH {
             match waiting.try_recv() {
-                Ok(waiter) => take(&mut batch, &mut later, waiter),
+                Ok(waiter) => take::<B>(&mut batch, &mut later, waiter),
                 Err(_) => break,
             }
         }
@@ -121,30 +199,45 @@ async fn commit_loop(
     }
 }
 
-/// Commits one batch and answers its waiters.
-async fn commit(backend: &impl ClaimAll, batch: Vec<Waiter>) {
-    let (claims, answers): (Vec<Claim>, Vec<_>) = batch.into_iter().unzip();
-    match backend.claim_all(&claims).await {
-        Ok(mut won) => {
-            for (claim, answer) in claims.iter().zip(answers) {
-                let family = won
-                    .iter()
-                    .position(|(hash, _)| *hash == claim.hash)
-                    .map(|i| Family::from(won.swap_remove(i).1));
-                let _ = answer.send(Ok(family));
+/// Commits one batch and answers its waiters; a batch of several that fails is committed
+/// again one write at a time.
+async fn commit<B: CommitAll>(backend: &B, batch: Vec<Waiter<B>>) {
+    let (items, answers): (Vec<B::Item>, Vec<_>) = batch.into_iter().unzip();
+    match backend.commit_all(&items).await {
+        Ok(outs) if outs.len() == items.len() => {
+            for (out, answer) in outs.into_iter().zip(answers) {
+                let _ = answer.send(Ok(out));
             }
         }
-        Err(e) => {
+        Ok(_) => {
+            for answer in answers {
+                let _ = answer.send(Err(StoreError::Unavailable(
+                    "a group commit answered for the wrong number of writes".into(),
+                )));
+            }
+        }
+        Err(e) if items.len() == 1 => {
             for answer in answers {
                 let _ = answer.send(Err(e.clone()));
+            }
+        }
+        Err(_) => {
+            for (item, answer) in items.into_iter().zip(answers) {
+                let alone = std::slice::from_ref(&item);
+                let out = backend.commit_all(alone).await.and_then(|mut outs| {
+                    outs.pop().ok_or_else(|| {
+                        StoreError::Unavailable("a group commit answered nothing".into())
+                    })
+                });
+                let _ = answer.send(out);
             }
         }
     }
 }
 
-/// Adds `waiter` to `batch`, or to `later` when its token is in the batch already.
-fn take(batch: &mut Vec<Waiter>, later: &mut Vec<Waiter>, waiter: Waiter) {
-    if batch.len() < MAX_BATCH && !batch.iter().any(|(c, _)| c.hash == waiter.0.hash) {
+/// Adds `waiter` to `batch`, or to `later` when its key is in the batch already.
+fn take<B: CommitAll>(batch: &mut Vec<Waiter<B>>, later: &mut Vec<Waiter<B>>, waiter: Waiter<B>) {
+    if batch.len() < MAX_BATCH && !batch.iter().any(|(w, _)| w.key() == waiter.0.key()) {
         batch.push(waiter);
     } else {
         later.push(waiter);

@@ -616,5 +616,18 @@ async fn an_authorization_code_is_redeemed_once_and_a_replay_learns_what_the_fir
                 .unwrap()
                 .is_none()
         );
+        // A code handed out before its session ended (the user logged out) buys nothing after.
+        store.add_code(b"code-3", &code("web")).await.unwrap();
+        assert!(store.end_session("s1", NOW + 2).await.unwrap().is_some());
+        assert!(
+            matches!(
+                store
+                    .redeem_code(b"code-3", NOW + 3, &issue(0))
+                    .await
+                    .unwrap(),
+                super::CodeUse::Invalid
+            ),
+            "{name}: a code of an ended session was redeemed"
+        );
     }
 }

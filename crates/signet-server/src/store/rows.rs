@@ -5,6 +5,35 @@ use super::types::{
     AuthCode, Client, CodeIssue, EntryKind, Family, FeedEntry, SsoSession, StoredKey, User,
 };
 
+/// The columns of a new authorization code, in the order [`bind_code`] binds them.
+pub(super) const CODE_COLUMNS: &str = "hash, client_id, redirect_uri, code_challenge, nonce, scope, session_id, user_id, auth_time, expires_at";
+
+/// Binds a new authorization code's [`CODE_COLUMNS`] (the same for both backends).
+pub(super) fn bind_code<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    hash: &'q [u8],
+    code: &'q super::AuthCode,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(hash)
+        .bind(code.client_id.as_str())
+        .bind(code.redirect_uri.as_str())
+        .bind(code.code_challenge.as_str())
+        .bind(code.nonce.as_deref())
+        .bind(code.scope.as_str())
+        .bind(code.session_id.as_str())
+        .bind(code.user_id.as_str())
+        .bind(code.auth_time)
+        .bind(code.expires_at)
+}
+
 fn json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }

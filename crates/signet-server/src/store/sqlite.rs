@@ -2,8 +2,8 @@
 //! takes one writer at a time, so rotation's one winner and the feed's order follow from
 //! that: writers of this process queue on a mutex instead of sleeping in SQLite's busy loop.
 //! Every commit is durable (`synchronous = FULL`: the WAL is synced before a commit returns);
-//! refresh rotations are committed in groups (see [`super::batch`]) so that one sync serves
-//! many.
+//! refresh rotations, new authorization codes and code redemptions are committed in groups
+//! (see [`super::batch`]) so that one sync serves many.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -15,8 +15,11 @@ use sqlx::sqlite::{
 };
 use sqlx::{FromRow, Row, query, query_as, query_scalar};
 
-use super::batch::{Claim, ClaimAll, Claims};
-use super::rows::{ClientRow, CodeRow, FamilyRow, FeedRow, KeyRow, SessionRow, TokenRow, UserRow};
+use super::batch::{self, Batch, Claim, Claimed, CommitAll, NewCode, Redemption};
+use super::rows::{
+    CODE_COLUMNS, ClientRow, CodeRow, FamilyRow, FeedRow, KeyRow, SessionRow, TokenRow, UserRow,
+    bind_code,
+};
 use super::{
     AuthCode, Client, ClientStore, CodeIssue, CodeUse, EndedSession, EntryKind, Family, FeedEntry,
     IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse, RevocationStore,
@@ -56,24 +59,49 @@ pub(crate) struct SqliteStore {
     /// process queue here instead, in order and without sleeping.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Refresh-token claims waiting for the next group commit.
-    claims: Claims,
+    claims: Batch<Grouped<Claim>>,
+    /// New authorization codes waiting for the next group commit.
+    codes: Batch<Grouped<NewCode>>,
+    /// Authorization codes presented, waiting for the next group commit.
+    redemptions: Batch<Grouped<Redemption>>,
 }
 
-/// The group-commit statement: many claims as one `UPDATE ... FROM (VALUES ...)`, whose trigger
-/// stores each winner's successor.
-struct SqliteClaims {
+/// A group-commit statement for writes of kind `K`: many writes as one statement, under the
+/// process's writer lock.
+struct Grouped<K> {
     pool: SqlitePool,
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    kind: std::marker::PhantomData<fn() -> K>,
 }
 
+impl<K> Grouped<K> {
+    fn new(pool: &SqlitePool, writer: &std::sync::Arc<tokio::sync::Mutex<()>>) -> Self {
+        Self {
+            pool: pool.clone(),
+            writer: std::sync::Arc::clone(writer),
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+/// `n` rows of `width` parameters for a `VALUES` list.
+fn value_rows(n: usize, width: usize) -> String {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    vec![row; n].join(", ")
+}
+
+/// Many claims as one `UPDATE ... FROM (VALUES ...)`, whose trigger stores each winner's
+/// successor.
 #[async_trait]
-impl ClaimAll for SqliteClaims {
-    async fn claim_all(&self, claims: &[Claim]) -> StoreResult<Vec<(Vec<u8>, FamilyRow)>> {
-        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; claims.len()].join(", ");
+impl CommitAll for Grouped<Claim> {
+    type Item = Claim;
+    type Out = Claimed;
+
+    async fn commit_all(&self, claims: &[Claim]) -> StoreResult<Vec<Claimed>> {
         let sql = format!(
             "UPDATE refresh_tokens SET used_at = c.column2, next_hash = c.column3, next_expires_at = c.column4, \
              next_jti = c.column5, next_access_exp = c.column6, next_access_kid = c.column7 \
-             FROM (VALUES {values}) AS c \
+             FROM (VALUES {}) AS c \
              WHERE refresh_tokens.hash = c.column1 AND refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > c.column2 \
              AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id AND f.client_id = c.column8 \
              AND f.revoked_at IS NULL AND f.expires_at > c.column2) \
@@ -84,7 +112,8 @@ impl ClaimAll for SqliteClaims {
              (SELECT audience FROM refresh_families WHERE id = family_id) AS audience, \
              (SELECT expires_at FROM refresh_families WHERE id = family_id) AS expires_at, \
              (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at, \
-             (SELECT session_id FROM refresh_families WHERE id = family_id) AS session_id"
+             (SELECT session_id FROM refresh_families WHERE id = family_id) AS session_id",
+            value_rows(claims.len(), 8)
         );
         let mut statement = query(&sql);
         for c in claims {
@@ -100,9 +129,67 @@ impl ClaimAll for SqliteClaims {
         }
         let _writing = self.writer.lock().await;
         let rows = statement.fetch_all(&self.pool).await?;
-        rows.iter()
+        let claimed = rows
+            .iter()
             .map(|row| Ok((row.try_get("claimed_hash")?, FamilyRow::from_row(row)?)))
-            .collect()
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(batch::in_order(claims, claimed))
+    }
+}
+
+/// Many codes as one `INSERT`, whose trigger records each code's client in its SSO session.
+#[async_trait]
+impl CommitAll for Grouped<NewCode> {
+    type Item = NewCode;
+    type Out = ();
+
+    async fn commit_all(&self, codes: &[NewCode]) -> StoreResult<Vec<()>> {
+        let sql = format!(
+            "INSERT INTO auth_codes ({CODE_COLUMNS}) VALUES {}",
+            value_rows(codes.len(), 10)
+        );
+        let mut statement = query(&sql);
+        for NewCode { hash, code } in codes {
+            statement = bind_code(statement, hash, code);
+        }
+        let _writing = self.writer.lock().await;
+        statement.execute(&self.pool).await?;
+        Ok(vec![(); codes.len()])
+    }
+}
+
+/// Many redemptions as one `UPDATE ... FROM (VALUES ...)`: a live, unused code of a live SSO
+/// session is marked used with what its use issues.
+#[async_trait]
+impl CommitAll for Grouped<Redemption> {
+    type Item = Redemption;
+    type Out = Option<CodeRow>;
+
+    async fn commit_all(&self, uses: &[Redemption]) -> StoreResult<Vec<Option<CodeRow>>> {
+        let sql = format!(
+            "UPDATE auth_codes SET used_at = c.column2, family_id = c.column3, access_jti = c.column4, access_exp = c.column5 \
+             FROM (VALUES {}) AS c \
+             WHERE auth_codes.hash = c.column1 AND auth_codes.used_at IS NULL AND auth_codes.expires_at > c.column2 \
+             AND EXISTS (SELECT 1 FROM sso_sessions s WHERE s.id = auth_codes.session_id \
+             AND s.ended_at IS NULL AND s.expires_at > c.column2) RETURNING *",
+            value_rows(uses.len(), 5)
+        );
+        let mut statement = query(&sql);
+        for u in uses {
+            statement = statement
+                .bind(&u.hash)
+                .bind(u.now)
+                .bind(&u.issue.family_id)
+                .bind(&u.issue.access_jti)
+                .bind(u.issue.access_exp);
+        }
+        let _writing = self.writer.lock().await;
+        let rows = statement.fetch_all(&self.pool).await?;
+        let redeemed = rows
+            .iter()
+            .map(|row| Ok((row.try_get("hash")?, CodeRow::from_row(row)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(batch::in_order(uses, redeemed))
     }
 }
 
@@ -136,13 +223,9 @@ impl SqliteStore {
             .with_context(|| format!("cannot open {}", path.display()))?;
         let writer = std::sync::Arc::default();
         let store = Self {
-            claims: Claims::start(
-                SqliteClaims {
-                    pool: pool.clone(),
-                    writer: std::sync::Arc::clone(&writer),
-                },
-                1,
-            ),
+            claims: Batch::start(Grouped::new(&pool, &writer), 1),
+            codes: Batch::start(Grouped::new(&pool, &writer), 1),
+            redemptions: Batch::start(Grouped::new(&pool, &writer), 1),
             pool,
             writer,
         };
@@ -486,8 +569,9 @@ impl RefreshStore for SqliteStore {
     ) -> StoreResult<RefreshUse> {
         // The common case, a live token, is claimed in the next group commit; a token that was
         // not claimed is looked at again to tell reuse from junk.
-        if let Some(family) = self.claims.claim(hash, client_id, now, next).await? {
-            return Ok(RefreshUse::Rotated(family));
+        let claim = Claim::new(hash, client_id, now, next);
+        if let Some(family) = self.claims.write(claim).await? {
+            return Ok(RefreshUse::Rotated(Family::from(family)));
         }
         let row: Option<TokenRow> = query_as(
             "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
@@ -666,28 +750,12 @@ impl SsoStore for SqliteStore {
     }
 
     async fn add_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()> {
-        let _writing = self.writer.lock().await;
-        let mut tx = self.pool.begin().await?;
-        query("INSERT INTO auth_codes (hash, client_id, redirect_uri, code_challenge, nonce, scope, session_id, user_id, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(hash)
-            .bind(&code.client_id)
-            .bind(&code.redirect_uri)
-            .bind(&code.code_challenge)
-            .bind(&code.nonce)
-            .bind(&code.scope)
-            .bind(&code.session_id)
-            .bind(&code.user_id)
-            .bind(code.auth_time)
-            .bind(code.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        query("INSERT INTO sso_session_clients (session_id, client_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(&code.session_id)
-            .bind(&code.client_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.codes
+            .write(NewCode {
+                hash: hash.to_vec(),
+                code: code.clone(),
+            })
+            .await
     }
 
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
@@ -754,19 +822,14 @@ impl SsoStore for SqliteStore {
     }
 
     async fn redeem_code(&self, hash: &[u8], now: i64, issue: &CodeIssue) -> StoreResult<CodeUse> {
-        let _writing = self.writer.lock().await;
-        let claimed: Option<CodeRow> = query_as(
-            "UPDATE auth_codes SET used_at = ?, family_id = ?, access_jti = ?, access_exp = ? \
-             WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING *",
-        )
-        .bind(now)
-        .bind(&issue.family_id)
-        .bind(&issue.access_jti)
-        .bind(issue.access_exp)
-        .bind(hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        let claimed = self
+            .redemptions
+            .write(Redemption {
+                hash: hash.to_vec(),
+                now,
+                issue: issue.clone(),
+            })
+            .await?;
         let found = if claimed.is_some() {
             None
         } else {

@@ -550,14 +550,16 @@ fn login_csrf_a_form_without_its_field_or_from_another_origin_is_refused() {
     assert!(answer.location.is_none());
 }
 
-/// A back-channel logout receiver: answers each POST 200 and hands its body over.
-fn backchannel_receiver() -> (String, std::sync::mpsc::Receiver<String>) {
+/// A back-channel logout receiver that is down at first: it drops the first connection without
+/// an answer and answers the second 503, then answers each POST 200 and hands over its body
+/// with the number of the attempt that delivered it.
+fn backchannel_receiver() -> (String, std::sync::mpsc::Receiver<(usize, String)>) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for stream in listener.incoming() {
+        for (attempt, stream) in listener.incoming().enumerate() {
             let Ok(mut stream) = stream else { return };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut length = 0;
@@ -572,16 +574,27 @@ fn backchannel_receiver() -> (String, std::sync::mpsc::Receiver<String>) {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = tx.send(String::from_utf8(body).unwrap());
+            match attempt {
+                0 => drop(stream),
+                1 => {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    );
+                }
+                _ => {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    );
+                    let _ = tx.send((attempt + 1, String::from_utf8(body).unwrap()));
+                }
+            }
         }
     });
     (url, rx)
 }
 
 #[test]
-fn logout_ends_the_session_revokes_its_tokens_and_tells_the_clients_back_channel() {
+fn logout_ends_the_session_its_tokens_and_codes_and_retries_the_back_channel_until_delivered() {
     let dir = sso_seeded();
     let (receiver, bodies) = backchannel_receiver();
     admin(dir.path(), async |a| {
@@ -620,6 +633,16 @@ fn logout_ends_the_session_revokes_its_tokens_and_tells_the_clients_back_channel
     );
     let id_token = tokens["id_token"].as_str().unwrap();
     let sid = verify_id_token(&issuer, id_token, "portal")["sid"].clone();
+    // A code handed out in the session but not yet exchanged when the user logs out.
+    let (late_verifier, late_challenge) = pkce();
+    let late = browser.get(&authorize_url(
+        &issuer,
+        "portal",
+        "http://127.0.0.1:9/portal",
+        &late_challenge,
+        "",
+    ));
+    let late_code = query(late.location.as_deref().unwrap())["code"].clone();
 
     // Open redirect: an unregistered post-logout URI is shown an error, not followed.
     let evil = browser.get(&format!(
@@ -662,9 +685,23 @@ fn logout_ends_the_session_revokes_its_tokens_and_tells_the_clients_back_channel
         .call()
         .unwrap();
     assert_eq!(res.status().as_u16(), 401);
+    // The code of the ended session buys nothing.
+    let (status, refused) = exchange(
+        &issuer,
+        "portal",
+        "http://127.0.0.1:9/portal",
+        &late_code,
+        &late_verifier,
+    );
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 
-    // The back-channel logout token.
-    let body = bodies.recv_timeout(Duration::from_secs(10)).unwrap();
+    // The back-channel logout token, delivered though the receiver was down at first: the
+    // issuer retried with backoff.
+    let (attempt, body) = bodies.recv_timeout(Duration::from_secs(15)).unwrap();
+    assert_eq!(attempt, 3, "delivered on the third attempt");
     let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect();
