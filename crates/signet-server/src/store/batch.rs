@@ -70,6 +70,12 @@ pub(super) trait Keyed {
     fn key(&self) -> &[u8];
 }
 
+impl<T: Keyed> Keyed for &T {
+    fn key(&self) -> &[u8] {
+        (**self).key()
+    }
+}
+
 impl Keyed for Claim {
     fn key(&self) -> &[u8] {
         &self.hash
@@ -241,5 +247,86 @@ fn take<B: CommitAll>(batch: &mut Vec<Waiter<B>>, later: &mut Vec<Waiter<B>>, wa
         batch.push(waiter);
     } else {
         later.push(waiter);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write keyed by one byte; the statement refuses any batch that holds key 0.
+    struct Byte([u8; 1]);
+
+    impl Keyed for Byte {
+        fn key(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    /// Records the keys of each batch it is given.
+    struct RefusesZero {
+        batches: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    }
+
+    #[async_trait]
+    impl CommitAll for RefusesZero {
+        type Item = Byte;
+        type Out = u8;
+
+        async fn commit_all(&self, items: &[Byte]) -> StoreResult<Vec<u8>> {
+            self.batches
+                .lock()
+                .unwrap()
+                .push(items.iter().map(|i| i.0[0]).collect());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            if items.iter().any(|i| i.0[0] == 0) {
+                return Err(StoreError::Unavailable("key 0".into()));
+            }
+            Ok(items.iter().map(|i| i.0[0]).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn one_bad_write_fails_alone_and_a_key_is_never_twice_in_a_batch() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let batch = Batch::start(
+            RefusesZero {
+                batches: Arc::clone(&seen),
+            },
+            1,
+        );
+        // Keep the committer busy so that the next writes gather into one batch.
+        let first = tokio::spawn({
+            let batch = batch.clone();
+            async move { batch.write(Byte([9])).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let writes: Vec<_> = [1u8, 0, 2, 2]
+            .into_iter()
+            .map(|k| {
+                let batch = batch.clone();
+                tokio::spawn(async move { batch.write(Byte([k])).await })
+            })
+            .collect();
+        assert_eq!(first.await.unwrap().unwrap(), 9);
+        let mut answers = Vec::new();
+        for w in writes {
+            answers.push(w.await.unwrap());
+        }
+        assert_eq!(answers[0].as_ref().ok(), Some(&1));
+        assert!(answers[1].is_err(), "the bad write fails");
+        assert_eq!(answers[2].as_ref().ok(), Some(&2));
+        assert_eq!(answers[3].as_ref().ok(), Some(&2));
+        let batches = seen.lock().unwrap().clone();
+        for keys in &batches {
+            let mut distinct = keys.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(
+                distinct.len(),
+                keys.len(),
+                "a key twice in one batch: {batches:?}"
+            );
+        }
     }
 }

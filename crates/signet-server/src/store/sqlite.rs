@@ -11,11 +11,12 @@ use std::str::FromStr;
 use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{FromRow, Row, query, query_as, query_scalar};
 
-use super::batch::{self, Batch, Claim, Claimed, CommitAll, NewCode, Redemption};
+use super::batch::{self, Batch, Claim, Claimed, CommitAll, Keyed, NewCode, Redemption};
 use super::rows::{
     CODE_COLUMNS, ClientRow, CodeRow, FamilyRow, FeedRow, KeyRow, SessionRow, TokenRow, UserRow,
     bind_code,
@@ -58,30 +59,108 @@ pub(crate) struct SqliteStore {
     /// SQLite takes one writer at a time and makes the others sleep and retry; writers of this
     /// process queue here instead, in order and without sleeping.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
-    /// Refresh-token claims waiting for the next group commit.
-    claims: Batch<Grouped<Claim>>,
-    /// New authorization codes waiting for the next group commit.
-    codes: Batch<Grouped<NewCode>>,
-    /// Authorization codes presented, waiting for the next group commit.
-    redemptions: Batch<Grouped<Redemption>>,
+    /// Writes of the hot paths (refresh claims, new codes, code redemptions) waiting for the
+    /// next group commit.
+    writes: Batch<Writer>,
 }
 
-/// A group-commit statement for writes of kind `K`: many writes as one statement, under the
-/// process's writer lock.
-struct Grouped<K> {
-    pool: SqlitePool,
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
-    kind: std::marker::PhantomData<fn() -> K>,
+/// One write of a hot path, committed with the others waiting.
+#[derive(Debug)]
+enum Write {
+    Claim(Claim),
+    Code(NewCode),
+    Redeem(Redemption),
 }
 
-impl<K> Grouped<K> {
-    fn new(pool: &SqlitePool, writer: &std::sync::Arc<tokio::sync::Mutex<()>>) -> Self {
-        Self {
-            pool: pool.clone(),
-            writer: std::sync::Arc::clone(writer),
-            kind: std::marker::PhantomData,
+/// What a [`Write`] answers.
+enum Written {
+    Claim(Claimed),
+    Code,
+    Redeem(Option<CodeRow>),
+}
+
+impl Keyed for Write {
+    fn key(&self) -> &[u8] {
+        match self {
+            Self::Claim(c) => c.key(),
+            Self::Code(c) => c.key(),
+            Self::Redeem(r) => r.key(),
         }
     }
+}
+
+/// The group commit of this process: the writes waiting, one statement for each kind among
+/// them, in one transaction (so one sync of the WAL) under the process's writer lock.
+struct Writer {
+    pool: SqlitePool,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+#[async_trait]
+impl CommitAll for Writer {
+    type Item = Write;
+    type Out = Written;
+
+    async fn commit_all(&self, writes: &[Write]) -> StoreResult<Vec<Written>> {
+        let mut claims = Vec::new();
+        let mut codes = Vec::new();
+        let mut uses = Vec::new();
+        for w in writes {
+            match w {
+                Write::Claim(c) => claims.push(c),
+                Write::Code(c) => codes.push(c),
+                Write::Redeem(r) => uses.push(r),
+            }
+        }
+        let kinds = [claims.is_empty(), codes.is_empty(), uses.is_empty()]
+            .iter()
+            .filter(|empty| !**empty)
+            .count();
+        let _writing = self.writer.lock().await;
+        let mut conn = self.pool.acquire().await?;
+        // One kind is one statement, its own transaction; several share one.
+        let (claimed, redeemed) = if kinds > 1 {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let done = write_all(&mut tx, &claims, &codes, &uses).await?;
+            tx.commit().await?;
+            done
+        } else {
+            write_all(&mut conn, &claims, &codes, &uses).await?
+        };
+        let mut claimed = batch::in_order(&claims, claimed).into_iter();
+        let mut redeemed = batch::in_order(&uses, redeemed).into_iter();
+        Ok(writes
+            .iter()
+            .map(|w| match w {
+                Write::Claim(_) => Written::Claim(claimed.next().flatten()),
+                Write::Code(_) => Written::Code,
+                Write::Redeem(_) => Written::Redeem(redeemed.next().flatten()),
+            })
+            .collect())
+    }
+}
+
+/// The statements of one group commit, on `conn`: the claimed tokens and the redeemed codes.
+async fn write_all(
+    conn: &mut SqliteConnection,
+    claims: &[&Claim],
+    codes: &[&NewCode],
+    uses: &[&Redemption],
+) -> StoreResult<(Vec<(Vec<u8>, FamilyRow)>, Vec<(Vec<u8>, CodeRow)>)> {
+    let claimed = if claims.is_empty() {
+        Vec::new()
+    } else {
+        claim_all(conn, claims).await?
+    };
+    if !codes.is_empty() {
+        insert_codes(conn, codes).await?;
+    }
+    let redeemed = if uses.is_empty() {
+        Vec::new()
+    } else {
+        redeem_all(conn, uses).await?
+    };
+    Ok((claimed, redeemed))
 }
 
 /// `n` rows of `width` parameters for a `VALUES` list.
@@ -91,106 +170,92 @@ fn value_rows(n: usize, width: usize) -> String {
 }
 
 /// Many claims as one `UPDATE ... FROM (VALUES ...)`, whose trigger stores each winner's
-/// successor.
-#[async_trait]
-impl CommitAll for Grouped<Claim> {
-    type Item = Claim;
-    type Out = Claimed;
-
-    async fn commit_all(&self, claims: &[Claim]) -> StoreResult<Vec<Claimed>> {
-        let sql = format!(
-            "UPDATE refresh_tokens SET used_at = c.column2, next_hash = c.column3, next_expires_at = c.column4, \
-             next_jti = c.column5, next_access_exp = c.column6, next_access_kid = c.column7 \
-             FROM (VALUES {}) AS c \
-             WHERE refresh_tokens.hash = c.column1 AND refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > c.column2 \
-             AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id AND f.client_id = c.column8 \
-             AND f.revoked_at IS NULL AND f.expires_at > c.column2) \
-             RETURNING hash AS claimed_hash, family_id AS id, \
-             (SELECT user_id FROM refresh_families WHERE id = family_id) AS user_id, \
-             (SELECT client_id FROM refresh_families WHERE id = family_id) AS client_id, \
-             (SELECT scope FROM refresh_families WHERE id = family_id) AS scope, \
-             (SELECT audience FROM refresh_families WHERE id = family_id) AS audience, \
-             (SELECT expires_at FROM refresh_families WHERE id = family_id) AS expires_at, \
-             (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at, \
-             (SELECT session_id FROM refresh_families WHERE id = family_id) AS session_id",
-            value_rows(claims.len(), 8)
-        );
-        let mut statement = query(&sql);
-        for c in claims {
-            statement = statement
-                .bind(&c.hash)
-                .bind(c.now)
-                .bind(&c.next.hash)
-                .bind(c.next.expires_at)
-                .bind(&c.next.jti)
-                .bind(c.next.access_exp)
-                .bind(&c.next.kid)
-                .bind(&c.client_id);
-        }
-        let _writing = self.writer.lock().await;
-        let rows = statement.fetch_all(&self.pool).await?;
-        let claimed = rows
-            .iter()
-            .map(|row| Ok((row.try_get("claimed_hash")?, FamilyRow::from_row(row)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(batch::in_order(claims, claimed))
+/// successor: the hash and family of each token claimed.
+async fn claim_all(
+    conn: &mut SqliteConnection,
+    claims: &[&Claim],
+) -> StoreResult<Vec<(Vec<u8>, FamilyRow)>> {
+    let sql = format!(
+        "UPDATE refresh_tokens SET used_at = c.column2, next_hash = c.column3, next_expires_at = c.column4, \
+         next_jti = c.column5, next_access_exp = c.column6, next_access_kid = c.column7 \
+         FROM (VALUES {}) AS c \
+         WHERE refresh_tokens.hash = c.column1 AND refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > c.column2 \
+         AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id AND f.client_id = c.column8 \
+         AND f.revoked_at IS NULL AND f.expires_at > c.column2) \
+         RETURNING hash AS claimed_hash, family_id AS id, \
+         (SELECT user_id FROM refresh_families WHERE id = family_id) AS user_id, \
+         (SELECT client_id FROM refresh_families WHERE id = family_id) AS client_id, \
+         (SELECT scope FROM refresh_families WHERE id = family_id) AS scope, \
+         (SELECT audience FROM refresh_families WHERE id = family_id) AS audience, \
+         (SELECT expires_at FROM refresh_families WHERE id = family_id) AS expires_at, \
+         (SELECT revoked_at FROM refresh_families WHERE id = family_id) AS revoked_at, \
+         (SELECT session_id FROM refresh_families WHERE id = family_id) AS session_id",
+        value_rows(claims.len(), 8)
+    );
+    let mut statement = query(&sql);
+    for c in claims {
+        statement = statement
+            .bind(&c.hash)
+            .bind(c.now)
+            .bind(&c.next.hash)
+            .bind(c.next.expires_at)
+            .bind(&c.next.jti)
+            .bind(c.next.access_exp)
+            .bind(&c.next.kid)
+            .bind(&c.client_id);
     }
+    let rows = statement.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("claimed_hash")?, FamilyRow::from_row(row)?)))
+        .collect()
 }
 
 /// Many codes as one `INSERT`, whose trigger records each code's client in its SSO session.
-#[async_trait]
-impl CommitAll for Grouped<NewCode> {
-    type Item = NewCode;
-    type Out = ();
-
-    async fn commit_all(&self, codes: &[NewCode]) -> StoreResult<Vec<()>> {
-        let sql = format!(
-            "INSERT INTO auth_codes ({CODE_COLUMNS}) VALUES {}",
-            value_rows(codes.len(), 10)
-        );
-        let mut statement = query(&sql);
-        for NewCode { hash, code } in codes {
-            statement = bind_code(statement, hash, code);
-        }
-        let _writing = self.writer.lock().await;
-        statement.execute(&self.pool).await?;
-        Ok(vec![(); codes.len()])
+async fn insert_codes(conn: &mut SqliteConnection, codes: &[&NewCode]) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO auth_codes ({CODE_COLUMNS}) VALUES {}",
+        value_rows(codes.len(), 10)
+    );
+    let mut statement = query(&sql);
+    for NewCode { hash, code } in codes {
+        statement = bind_code(statement, hash, code);
     }
+    statement.execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Many redemptions as one `UPDATE ... FROM (VALUES ...)`: a live, unused code of a live SSO
-/// session is marked used with what its use issues.
-#[async_trait]
-impl CommitAll for Grouped<Redemption> {
-    type Item = Redemption;
-    type Out = Option<CodeRow>;
-
-    async fn commit_all(&self, uses: &[Redemption]) -> StoreResult<Vec<Option<CodeRow>>> {
-        let sql = format!(
-            "UPDATE auth_codes SET used_at = c.column2, family_id = c.column3, access_jti = c.column4, access_exp = c.column5 \
-             FROM (VALUES {}) AS c \
-             WHERE auth_codes.hash = c.column1 AND auth_codes.used_at IS NULL AND auth_codes.expires_at > c.column2 \
-             AND EXISTS (SELECT 1 FROM sso_sessions s WHERE s.id = auth_codes.session_id \
-             AND s.ended_at IS NULL AND s.expires_at > c.column2) RETURNING *",
-            value_rows(uses.len(), 5)
-        );
-        let mut statement = query(&sql);
-        for u in uses {
-            statement = statement
-                .bind(&u.hash)
-                .bind(u.now)
-                .bind(&u.issue.family_id)
-                .bind(&u.issue.access_jti)
-                .bind(u.issue.access_exp);
-        }
-        let _writing = self.writer.lock().await;
-        let rows = statement.fetch_all(&self.pool).await?;
-        let redeemed = rows
-            .iter()
-            .map(|row| Ok((row.try_get("hash")?, CodeRow::from_row(row)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(batch::in_order(uses, redeemed))
+/// session is marked used with what its use issues. The hash and row of each code redeemed.
+async fn redeem_all(
+    conn: &mut SqliteConnection,
+    uses: &[&Redemption],
+) -> StoreResult<Vec<(Vec<u8>, CodeRow)>> {
+    let sql = format!(
+        "UPDATE auth_codes SET used_at = c.column2, family_id = c.column3, access_jti = c.column4, access_exp = c.column5 \
+         FROM (VALUES {}) AS c \
+         WHERE auth_codes.hash = c.column1 AND auth_codes.used_at IS NULL AND auth_codes.expires_at > c.column2 \
+         AND EXISTS (SELECT 1 FROM sso_sessions s WHERE s.id = auth_codes.session_id \
+         AND s.ended_at IS NULL AND s.expires_at > c.column2) RETURNING *",
+        value_rows(uses.len(), 5)
+    );
+    let mut statement = query(&sql);
+    for u in uses {
+        statement = statement
+            .bind(&u.hash)
+            .bind(u.now)
+            .bind(&u.issue.family_id)
+            .bind(&u.issue.access_jti)
+            .bind(u.issue.access_exp);
     }
+    let rows = statement.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("hash")?, CodeRow::from_row(row)?)))
+        .collect()
+}
+
+/// A write's answer of an unexpected kind (a bug, answered as a failure of the store).
+fn wrong_answer() -> StoreError {
+    StoreError::Unavailable("the group commit answered a write of another kind".into())
 }
 
 impl SqliteStore {
@@ -223,9 +288,13 @@ impl SqliteStore {
             .with_context(|| format!("cannot open {}", path.display()))?;
         let writer = std::sync::Arc::default();
         let store = Self {
-            claims: Batch::start(Grouped::new(&pool, &writer), 1),
-            codes: Batch::start(Grouped::new(&pool, &writer), 1),
-            redemptions: Batch::start(Grouped::new(&pool, &writer), 1),
+            writes: Batch::start(
+                Writer {
+                    pool: pool.clone(),
+                    writer: std::sync::Arc::clone(&writer),
+                },
+                1,
+            ),
             pool,
             writer,
         };
@@ -570,8 +639,10 @@ impl RefreshStore for SqliteStore {
         // The common case, a live token, is claimed in the next group commit; a token that was
         // not claimed is looked at again to tell reuse from junk.
         let claim = Claim::new(hash, client_id, now, next);
-        if let Some(family) = self.claims.write(claim).await? {
-            return Ok(RefreshUse::Rotated(Family::from(family)));
+        match self.writes.write(Write::Claim(claim)).await? {
+            Written::Claim(Some(family)) => return Ok(RefreshUse::Rotated(Family::from(family))),
+            Written::Claim(None) => {}
+            _ => return Err(wrong_answer()),
         }
         let row: Option<TokenRow> = query_as(
             "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
@@ -750,12 +821,14 @@ impl SsoStore for SqliteStore {
     }
 
     async fn add_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()> {
-        self.codes
-            .write(NewCode {
-                hash: hash.to_vec(),
-                code: code.clone(),
-            })
-            .await
+        let code = NewCode {
+            hash: hash.to_vec(),
+            code: code.clone(),
+        };
+        match self.writes.write(Write::Code(code)).await? {
+            Written::Code => Ok(()),
+            _ => Err(wrong_answer()),
+        }
     }
 
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
@@ -822,14 +895,14 @@ impl SsoStore for SqliteStore {
     }
 
     async fn redeem_code(&self, hash: &[u8], now: i64, issue: &CodeIssue) -> StoreResult<CodeUse> {
-        let claimed = self
-            .redemptions
-            .write(Redemption {
-                hash: hash.to_vec(),
-                now,
-                issue: issue.clone(),
-            })
-            .await?;
+        let presented = Redemption {
+            hash: hash.to_vec(),
+            now,
+            issue: issue.clone(),
+        };
+        let Written::Redeem(claimed) = self.writes.write(Write::Redeem(presented)).await? else {
+            return Err(wrong_answer());
+        };
         let found = if claimed.is_some() {
             None
         } else {
