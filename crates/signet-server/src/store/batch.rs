@@ -18,6 +18,8 @@ use super::{AuthCode, CodeIssue, StoreError, StoreResult, Successor};
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 128;
+/// How often the committing task steps aside before it takes what is waiting.
+const YIELDS: usize = 3;
 
 /// One refresh token to claim.
 #[derive(Debug)]
@@ -185,6 +187,10 @@ async fn commit_loop<B: CommitAll>(
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
+        // Let the requests already running reach their writes, so they join this batch.
+        for _ in 0..YIELDS {
+            tokio::task::yield_now().await;
+        }
         let mut batch: Vec<Waiter<B>> = Vec::new();
         let mut later: Vec<Waiter<B>> = Vec::new();
         for waiter in held.drain(..) {
