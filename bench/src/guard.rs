@@ -78,7 +78,7 @@ async fn revocation_lag() -> Vec<Duration> {
     tokio::spawn(async move { signet_server::serve_on(state, l, std::future::pending()).await.unwrap() });
     let base = format!("http://{addr}");
     let mut options = signet_guard::IssuerOptions::new(base.clone(), AUD);
-    options.client = Some(("backend".into(), secret.clone()));
+    options.client = Some(("backend".into(), signet::SecretString::new(secret.clone())));
     let guard = signet_guard::Guard::from_issuer(options).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let http = reqwest::Client::new();

@@ -190,7 +190,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Result<()> {
             signet_server::shutdown_signal(),
         ));
         let mut options = IssuerOptions::new(issuer.clone(), API_AUDIENCE);
-        options.client = Some((API_AUDIENCE.into(), secret));
+        options.client = Some((API_AUDIENCE.into(), signet::SecretString::new(secret)));
         let guard = Guard::from_issuer(options)
             .await
             .context("the API's guard cannot reach the issuer")?;

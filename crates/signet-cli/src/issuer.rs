@@ -525,7 +525,9 @@ pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {
     let mut options =
         signet_guard::IssuerOptions::new(args.issuer_url.clone(), args.audience.clone());
     match (&args.client_id, args.insecure_no_revocation) {
-        (Some(id), _) => options.client = Some((id.clone(), feed_secret(args)?)),
+        (Some(id), _) => {
+            options.client = Some((id.clone(), signet::SecretString::new(feed_secret(args)?)));
+        }
         (None, true) => {
             options.insecure_no_revocation = true;
             tracing::warn!(

@@ -407,7 +407,8 @@ impl Guard {
         });
         if let (Some(feed), Some((id, secret))) = (found.revocation_feed, options.client) {
             use base64::Engine;
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+            let basic = base64::engine::general_purpose::STANDARD
+                .encode(format!("{id}:{}", secret.expose()));
             tokio::spawn(remote::follow_revocations(
                 guard.clone(),
                 http,
@@ -512,8 +513,9 @@ pub struct IssuerOptions {
     pub jwks_url: Option<String>,
     /// The revocation feed URL, when `jwks_url` is given (discovery finds it otherwise).
     pub revocation_feed: Option<String>,
-    /// Client credentials for the revocation feed. Required unless `insecure_no_revocation`.
-    pub client: Option<(String, String)>,
+    /// Client credentials for the revocation feed (the id and the secret, which `Debug` never
+    /// shows). Required unless `insecure_no_revocation`.
+    pub client: Option<(String, signet::SecretString)>,
     /// **Insecure**: do not follow revocations (revoked tokens pass until they expire).
     pub insecure_no_revocation: bool,
     /// **Insecure**: allow plain http to an issuer that is not on a loopback address.

@@ -23,7 +23,8 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut options = IssuerOptions::new("https://auth.example.com", "orders-api");
-//! options.client = Some(("orders-api".into(), std::env::var("SIGNET_CLIENT_SECRET")?)); // for the feed
+//! let secret = signet::SecretString::new(std::env::var("SIGNET_CLIENT_SECRET")?);
+//! options.client = Some(("orders-api".into(), secret)); // for the revocation feed
 //! let guard = Guard::from_issuer(options).await?;
 //! let app: Router = Router::new().route("/orders", get(orders)).layer(GuardLayer::new(guard));
 //! # let _ = app; Ok(()) }

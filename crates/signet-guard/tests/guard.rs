@@ -309,3 +309,15 @@ async fn a_withdrawn_key_stays_untrusted_when_a_lagging_jwks_still_lists_it() {
         "the withdrawn key does not come back"
     );
 }
+
+#[test]
+fn the_revocation_feed_secret_never_shows_in_debug_output() {
+    let mut options = signet_guard::IssuerOptions::new("https://issuer.example", "api");
+    options.client = Some((
+        "orders-api".into(),
+        signet::SecretString::new("s3cret-feed-credential".into()),
+    ));
+    let shown = format!("{options:?}");
+    assert!(shown.contains("orders-api"), "{shown}");
+    assert!(!shown.contains("s3cret-feed-credential"), "{shown}");
+}

@@ -102,7 +102,10 @@ impl Issuer {
 
 fn options(issuer: &Issuer) -> IssuerOptions {
     let mut o = IssuerOptions::new(issuer.base.clone(), AUD);
-    o.client = Some(("backend".into(), issuer.secret.clone()));
+    o.client = Some((
+        "backend".into(),
+        signet::SecretString::new(issuer.secret.clone()),
+    ));
     o
 }
 
