@@ -17,34 +17,7 @@ use crate::domain::sso::{self, AuthParams, AuthRequest, AuthorizeError};
 use crate::error::ApiError;
 use crate::pages::{self, ConsentPage, ENGLISH, FormPage, LoginPage};
 use crate::sealing::random_token;
-use crate::session::{cookie, cookie_header};
-
-/// The cookies of the login pages; `__Host-` needs `Secure`, relaxed only for a plain-http
-/// loopback issuer.
-pub(crate) struct Names {
-    /// The SSO session (HttpOnly, SameSite=Lax so that it comes along when an application
-    /// sends the browser here).
-    pub(crate) sso: &'static str,
-    /// The login and logout forms' anti-CSRF value (double submit).
-    pub(crate) csrf: &'static str,
-    pub(crate) secure: bool,
-}
-
-pub(crate) fn names(state: &AppState) -> Names {
-    if state.config.loopback_http() {
-        Names {
-            sso: "signet-sso",
-            csrf: "signet-login-csrf",
-            secure: false,
-        }
-    } else {
-        Names {
-            sso: "__Host-signet-sso",
-            csrf: "__Host-signet-login-csrf",
-            secure: true,
-        }
-    }
-}
+use crate::session::{CookieNames, cookie, cookie_header, cookie_names};
 
 /// The login form's fields: the authorization request, carried through, and the login.
 #[derive(Debug, serde::Deserialize)]
@@ -165,11 +138,11 @@ async fn continue_with(
             },
         ),
         Ok(true) => {
-            let names = names(state);
+            let names = cookie_names(state);
             let Ok(csrf) = random_token(16) else {
                 return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
             };
-            match cookie_header(names.csrf, &csrf, true, names.secure, 3600, "Strict") {
+            match cookie_header(names.form_csrf, &csrf, true, names.secure, 3600, "Strict") {
                 Ok(c) => cookies.push((header::SET_COOKIE, c)),
                 Err(e) => return e.into_response(),
             }
@@ -206,11 +179,12 @@ fn login_page(
     username: &str,
     error: Option<&str>,
 ) -> Response {
-    let names = names(state);
+    let names = cookie_names(state);
     let Ok(csrf) = random_token(16) else {
         return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
     };
-    let Ok(cookie) = cookie_header(names.csrf, &csrf, true, names.secure, 3600, "Strict") else {
+    let Ok(cookie) = cookie_header(names.form_csrf, &csrf, true, names.secure, 3600, "Strict")
+    else {
         return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
     };
     let client = request
@@ -247,7 +221,7 @@ async fn authorize_with(state: &AppState, headers: &HeaderMap, params: AuthParam
         Ok(r) => r,
         Err(e) => return refusal(state, e),
     };
-    let names = names(state);
+    let names = cookie_names(state);
     let session = match sso::session(state, cookie(headers, names.sso).as_deref()).await {
         Ok(s) => s,
         Err(e) => return failure_page(state, e),
@@ -304,8 +278,8 @@ pub(crate) async fn authorize_post(
 }
 
 /// Whether a form's anti-CSRF field matches its cookie (compared in constant time).
-pub(crate) fn csrf_matches(headers: &HeaderMap, names: &Names, sent: Option<&str>) -> bool {
-    match (cookie(headers, names.csrf), sent) {
+pub(crate) fn csrf_matches(headers: &HeaderMap, names: &CookieNames, sent: Option<&str>) -> bool {
+    match (cookie(headers, names.form_csrf), sent) {
         (Some(c), Some(s)) => {
             !c.is_empty() && crate::sealing::secret_eq(c.as_bytes(), s.as_bytes())
         }
@@ -340,7 +314,7 @@ async fn checked_form(
     csrf: &str,
     params: &AuthParams,
 ) -> Result<AuthRequest, Response> {
-    if !csrf_matches(headers, &names(state), Some(csrf)) || foreign_origin(state, headers) {
+    if !csrf_matches(headers, &cookie_names(state), Some(csrf)) || foreign_origin(state, headers) {
         tracing::warn!("form refused: anti-CSRF check failed");
         return Err(error_page(
             state,
@@ -414,11 +388,11 @@ pub(crate) async fn login(
         Ok(s) => s,
         Err(e) => return failure_page(&state, e),
     };
-    let names = names(&state);
+    let names = cookie_names(&state);
     let max_age = i64::try_from(state.config.sso_session_lifetime.as_secs()).unwrap_or(0);
     let cookies = [
         cookie_header(names.sso, &value, true, names.secure, max_age, "Lax"),
-        cookie_header(names.csrf, "", true, names.secure, 0, "Strict"),
+        cookie_header(names.form_csrf, "", true, names.secure, 0, "Strict"),
     ];
     let mut set = Vec::new();
     for c in cookies {
@@ -461,13 +435,13 @@ pub(crate) async fn consent(
         Ok(r) => r,
         Err(refused) => return refused,
     };
-    let names = names(&state);
+    let names = cookie_names(&state);
     let session = match sso::session(&state, cookie(&headers, names.sso).as_deref()).await {
         Ok(Some(s)) => s,
         Ok(None) => return login_page(&state, &request, &form.request, StatusCode::OK, "", None),
         Err(e) => return failure_page(&state, e),
     };
-    let cleared = match cookie_header(names.csrf, "", true, names.secure, 0, "Strict") {
+    let cleared = match cookie_header(names.form_csrf, "", true, names.secure, 0, "Strict") {
         Ok(c) => vec![(header::SET_COOKIE, c)],
         Err(e) => return e.into_response(),
     };

@@ -12,10 +12,10 @@ use axum::response::Response;
 use crate::app::AppState;
 use crate::domain::logout::{self, Hint};
 use crate::domain::sso;
-use crate::login::{Names, csrf_matches, error_page, failure_page, names};
+use crate::login::{csrf_matches, error_page, failure_page};
 use crate::pages::{self, ENGLISH};
 use crate::sealing::random_token;
-use crate::session::{cookie, cookie_header};
+use crate::session::{CookieNames, cookie, cookie_header, cookie_names};
 
 /// The parameters of a logout request (OpenID Connect RP-Initiated Logout 1.0), or of its
 /// confirmation.
@@ -77,7 +77,7 @@ async fn end_session(
     params: LogoutParams,
     posted: bool,
 ) -> Response {
-    let names = names(state);
+    let names = cookie_names(state);
     let hint = match &params.id_token_hint {
         Some(h) => match logout::check_hint(state, h).await {
             Some(hint) => Some(hint),
@@ -137,7 +137,7 @@ async fn end_session(
     let mut cookies = Vec::new();
     for c in [
         cookie_header(names.sso, "", true, names.secure, 0, "Lax"),
-        cookie_header(names.csrf, "", true, names.secure, 0, "Strict"),
+        cookie_header(names.form_csrf, "", true, names.secure, 0, "Strict"),
     ] {
         match c {
             Ok(v) => cookies.push((header::SET_COOKIE, v)),
@@ -167,11 +167,12 @@ async fn end_session(
 }
 
 /// The confirmation page, with a fresh anti-CSRF cookie.
-fn confirmation(state: &AppState, params: &LogoutParams, names: &Names) -> Response {
+fn confirmation(state: &AppState, params: &LogoutParams, names: &CookieNames) -> Response {
     let Ok(csrf) = random_token(16) else {
         return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
     };
-    let Ok(cookie) = cookie_header(names.csrf, &csrf, true, names.secure, 3600, "Strict") else {
+    let Ok(cookie) = cookie_header(names.form_csrf, &csrf, true, names.secure, 3600, "Strict")
+    else {
         return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
     };
     let mut fields = Vec::new();

@@ -20,28 +20,45 @@ use crate::error::ApiError;
 use crate::sealing::random_token;
 use crate::store::Client;
 
-/// Cookie names; `__Host-` needs `Secure`, which is relaxed only for a plain-http loopback
-/// issuer (a browser would not send a `Secure` cookie to it).
-struct Names {
-    refresh: &'static str,
-    csrf: &'static str,
-    secure: bool,
+/// The issuer's cookie names, in one place: `__Host-` names with `Secure`, except for a
+/// plain-http loopback issuer (development on one machine, where nothing crosses a network).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CookieNames {
+    /// A browser session's refresh token (HttpOnly).
+    pub(crate) refresh: &'static str,
+    /// A browser session's CSRF value, read by script and sent back as `X-CSRF-Token`.
+    pub(crate) csrf: &'static str,
+    /// The SSO session (HttpOnly, SameSite=Lax so that it comes along when an application
+    /// sends the browser here).
+    pub(crate) sso: &'static str,
+    /// The login, consent and logout forms' anti-CSRF value (double submit).
+    pub(crate) form_csrf: &'static str,
+    /// Whether the cookies are `Secure`.
+    pub(crate) secure: bool,
 }
 
-fn names(state: &AppState) -> Names {
+const LOOPBACK_NAMES: CookieNames = CookieNames {
+    refresh: "signet-refresh",
+    csrf: "signet-csrf",
+    sso: "signet-sso",
+    form_csrf: "signet-login-csrf",
+    secure: false,
+};
+
+const HOST_NAMES: CookieNames = CookieNames {
+    refresh: "__Host-signet-refresh",
+    csrf: "__Host-signet-csrf",
+    sso: "__Host-signet-sso",
+    form_csrf: "__Host-signet-login-csrf",
+    secure: true,
+};
+
+/// The cookie names of this issuer.
+pub(crate) fn cookie_names(state: &AppState) -> CookieNames {
     if state.config.loopback_http() {
-        // Development on this machine only: nothing crosses a network.
-        Names {
-            refresh: "signet-refresh",
-            csrf: "signet-csrf",
-            secure: false,
-        }
+        LOOPBACK_NAMES
     } else {
-        Names {
-            refresh: "__Host-signet-refresh",
-            csrf: "__Host-signet-csrf",
-            secure: true,
-        }
+        HOST_NAMES
     }
 }
 
@@ -104,7 +121,7 @@ pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), 
     }
 }
 
-fn check_csrf(headers: &HeaderMap, names: &Names) -> Result<(), ApiError> {
+fn check_csrf(headers: &HeaderMap, names: &CookieNames) -> Result<(), ApiError> {
     let sent = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
@@ -118,16 +135,16 @@ fn check_csrf(headers: &HeaderMap, names: &Names) -> Result<(), ApiError> {
 }
 
 /// Checks a refresh or logout request: the issuer's own Origin and the CSRF token.
-fn same_site_request(state: &AppState, headers: &HeaderMap) -> Result<Names, ApiError> {
+fn same_site_request(state: &AppState, headers: &HeaderMap) -> Result<CookieNames, ApiError> {
     check_origin(state, headers)?;
-    let names = names(state);
+    let names = cookie_names(state);
     check_csrf(headers, &names)?;
     Ok(names)
 }
 
 /// The access token in the body, the refresh token and a fresh CSRF token in cookies.
 fn session_response(state: &AppState, issued: Issued) -> Result<Response, ApiError> {
-    let names = names(state);
+    let names = cookie_names(state);
     let refresh = issued
         .refresh_token
         .clone()
