@@ -97,11 +97,16 @@ pub(crate) enum KeyCommand {
     Thumbprint(KeyInput),
     /// List the issuer's signing keys and their states.
     List(DataDir),
-    /// Start a rotation of the issuer's signing key.
+    /// Start a rotation of the issuer's signing key: the new key is published at once and signs
+    /// after the lead time.
     Rotate {
         /// Make the new key sign at once (an emergency; verifiers fetch it on its unknown kid).
         #[arg(long)]
         now: bool,
+        /// How long the new key is published before it signs: the issuer's `key_lead_time`
+        /// setting [default: 5m].
+        #[arg(long, env = "SIGNET_KEY_LEAD_TIME", conflicts_with = "now")]
+        lead_time: Option<String>,
         #[command(flatten)]
         dir: DataDir,
     },
@@ -165,6 +170,10 @@ pub(crate) struct ServeArgs {
     /// Signing algorithm for new keys: ES256, EdDSA, RS256 or PS256 [default: ES256].
     #[arg(long, env = "SIGNET_SIGNING_ALG")]
     pub(crate) signing_alg: Option<String>,
+    /// How long a rotated key is published before it signs; `signet key rotate` reads the
+    /// same variable [default: 5m].
+    #[arg(long, env = "SIGNET_KEY_LEAD_TIME")]
+    pub(crate) key_lead_time: Option<String>,
     /// Log format: text or json [default: text].
     #[arg(long, env = "SIGNET_LOG_FORMAT")]
     pub(crate) log_format: Option<String>,
@@ -304,8 +313,27 @@ pub(crate) enum UserCommand {
     },
     /// List users.
     List(DataDir),
-    /// Disable a user and end their logins.
+    /// Disable a user, end their logins and revoke every token of theirs at every verifier.
     Disable {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Set a user's password (read from standard input), end their logins and revoke every
+    /// token of theirs at every verifier.
+    SetPassword {
+        /// Login name.
+        name: String,
+        /// Read the password from standard input (the only way it is taken).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Log a user out everywhere: end their logins and revoke every token of theirs at every
+    /// verifier. They may log in again.
+    Revoke {
         /// Login name.
         name: String,
         #[command(flatten)]
@@ -354,6 +382,8 @@ pub(crate) struct OidcArgs {
     pub(crate) name: Option<String>,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum ClientCommand {
     /// Add a client; a confidential client's secret is generated and printed once, or read
@@ -381,6 +411,9 @@ pub(crate) enum ClientCommand {
         /// A resource server: may introspect tokens meant for its audiences.
         #[arg(long)]
         introspect: bool,
+        /// A role; `admin` may call the administration API (/admin). Repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
         #[command(flatten)]
         oidc: OidcArgs,
         #[command(flatten)]
@@ -388,8 +421,16 @@ pub(crate) enum ClientCommand {
     },
     /// List clients.
     List(DataDir),
-    /// Delete a client and end its logins.
+    /// Delete a client, end its logins and revoke every token issued to it at every verifier.
     Delete {
+        /// Client id.
+        id: String,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Give a confidential client a new secret (printed once), end its logins and revoke every
+    /// token issued to it at every verifier (a leaked secret).
+    RotateSecret {
         /// Client id.
         id: String,
         #[command(flatten)]

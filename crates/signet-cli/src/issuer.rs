@@ -27,6 +27,7 @@ struct FileConfig {
     refresh_idle: Option<String>,
     refresh_absolute: Option<String>,
     jwks_max_age: Option<String>,
+    key_lead_time: Option<String>,
     login_attempts_per_user: Option<u32>,
     login_attempts_per_address: Option<u32>,
     metrics_listen: Option<String>,
@@ -120,6 +121,10 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
         (file.refresh_idle, &mut config.refresh_idle),
         (file.refresh_absolute, &mut config.refresh_absolute),
         (file.jwks_max_age, &mut config.jwks_max_age),
+        (
+            args.key_lead_time.clone().or(file.key_lead_time),
+            &mut config.key_lead_time,
+        ),
         (file.sso_session_lifetime, &mut config.sso_session_lifetime),
     ] {
         if let Some(v) = value {
@@ -252,6 +257,14 @@ fn admin_config(dir: &DataDir) -> Config {
     config.master_key = std::env::var("SIGNET_MASTER_KEY")
         .ok()
         .filter(|v| !v.is_empty());
+    // Cutoffs last as long as the issuer's tokens: at least the longest lifetime allowed
+    // without the long-lived setting, longer when the issuer's variable says so.
+    if let Some(lifetime) = std::env::var("SIGNET_ACCESS_TOKEN_LIFETIME")
+        .ok()
+        .and_then(|v| parse_duration(&v).ok())
+    {
+        config.access_lifetime = lifetime;
+    }
     config
 }
 
@@ -338,14 +351,45 @@ pub(crate) fn user(cmd: UserCommand) -> Result<()> {
                     .await?
                     .disable_user(&name)
                     .await?;
-                writeln!(out, "disabled user {name}; their logins are revoked")?;
+                writeln!(
+                    out,
+                    "disabled user {name}; their logins and tokens are revoked"
+                )?;
+            }
+            UserCommand::SetPassword {
+                name,
+                password_stdin: _,
+                dir,
+            } => {
+                let password = secret_from_stdin("password")?;
+                Admin::open(&admin_config(&dir))
+                    .await?
+                    .set_password(&name, password)
+                    .await?;
+                writeln!(
+                    out,
+                    "set the password of {name}; their logins and tokens are revoked"
+                )?;
+            }
+            UserCommand::Revoke { name, dir } => {
+                Admin::open(&admin_config(&dir))
+                    .await?
+                    .log_out_user(&name)
+                    .await?;
+                writeln!(
+                    out,
+                    "logged {name} out everywhere; their logins and tokens are revoked"
+                )?;
             }
             UserCommand::Delete { name, dir } => {
                 Admin::open(&admin_config(&dir))
                     .await?
                     .delete_user(&name)
                     .await?;
-                writeln!(out, "deleted user {name}; their logins are revoked")?;
+                writeln!(
+                    out,
+                    "deleted user {name}; their logins and tokens are revoked"
+                )?;
             }
         }
         Ok(())
@@ -364,6 +408,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 scopes,
                 audiences,
                 introspect,
+                roles,
                 oidc,
                 dir,
             } => {
@@ -386,6 +431,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                             .collect(),
                         audiences,
                         introspect,
+                        roles,
                         oidc: signet_server::OidcRegistration {
                             redirect_uris: oidc.redirect_uris,
                             post_logout_redirect_uris: oidc.post_logout_redirect_uris,
@@ -428,7 +474,21 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                     .await?
                     .delete_client(&id)
                     .await?;
-                writeln!(out, "deleted client {id}; its logins are revoked")?;
+                writeln!(
+                    out,
+                    "deleted client {id}; its logins and tokens are revoked"
+                )?;
+            }
+            ClientCommand::RotateSecret { id, dir } => {
+                let secret = Admin::open(&admin_config(&dir))
+                    .await?
+                    .rotate_client_secret(&id)
+                    .await?;
+                writeln!(
+                    out,
+                    "rotated the secret of {id}; its logins and tokens are revoked"
+                )?;
+                writeln!(out, "client secret (shown once): {}", secret.as_str())?;
             }
         }
         Ok(())
@@ -449,9 +509,13 @@ pub(crate) fn key_list(dir: &DataDir) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn key_rotate(dir: &DataDir, now: bool) -> Result<()> {
+pub(crate) fn key_rotate(dir: &DataDir, now: bool, lead_time: Option<&str>) -> Result<()> {
+    let mut config = admin_config(dir);
+    if let Some(lead) = lead_time {
+        config.key_lead_time = parse_duration(lead)?;
+    }
     let kid = runtime()?.block_on(async {
-        let admin = Admin::open(&admin_config(dir)).await?;
+        let admin = Admin::open(&config).await?;
         if now {
             admin.rotate_key_now().await
         } else {
@@ -459,9 +523,12 @@ pub(crate) fn key_rotate(dir: &DataDir, now: bool) -> Result<()> {
         }
     })?;
     let when = if now {
-        "signs now"
+        "signs now".to_owned()
     } else {
-        "is published now and signs once JWKS caches have seen it"
+        format!(
+            "is published now and signs in {} s, once JWKS caches have seen it",
+            config.key_lead_time.as_secs()
+        )
     };
     writeln!(std::io::stdout().lock(), "new key {kid} {when}")?;
     Ok(())

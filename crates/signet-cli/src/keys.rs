@@ -282,7 +282,11 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
                 .context("cannot write")
         }
         KeyCommand::List(dir) => crate::issuer::key_list(&dir),
-        KeyCommand::Rotate { now, dir } => crate::issuer::key_rotate(&dir, now),
+        KeyCommand::Rotate {
+            now,
+            lead_time,
+            dir,
+        } => crate::issuer::key_rotate(&dir, now, lead_time.as_deref()),
         KeyCommand::Revoke { kid, force, dir } => crate::issuer::key_revoke(&dir, &kid, force),
         KeyCommand::Thumbprint(input) => {
             let key = public_key(&input.file, parse_alg(input.alg.as_deref())?)?;

@@ -255,16 +255,13 @@ impl Guard {
             .fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Records a revocation that the issuer made at `revoked_at` (Unix seconds), for the lag.
-    pub(crate) fn revoke_with_lag(&self, jti: &str, exp: u64, revoked_at: Option<u64>) {
-        self.revoke(jti, exp);
-        if let Some(at) = revoked_at {
-            let lag_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-                .saturating_sub(at.saturating_mul(1000));
-            self.inner.metrics.lag(lag_ms);
-        }
+    /// Records the lag of an entry the issuer wrote at `revoked_at_ms` (Unix milliseconds).
+    pub(crate) fn note_lag(&self, revoked_at_ms: u64) {
+        let lag_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .saturating_sub(revoked_at_ms);
+        self.inner.metrics.lag(lag_ms);
     }
 
     /// Checks a token like [`Guard::check`]; when its `kid` is unknown and the keys come from
@@ -420,17 +417,15 @@ impl Guard {
     }
 
     fn not_revoked(&self, claims: &AccessClaims) -> Result<(), Refusal> {
-        let revoked = &self.inner.revoked;
-        if claims
-            .jti
-            .as_deref()
-            .is_some_and(|jti| revoked.contains(jti))
-        {
-            return Err(Refusal::Revoked);
-        }
-        if let Some(client) = claims.custom.get("client_id").and_then(|c| c.as_str())
-            && revoked.client_cut_off(client, claims.iat.map_or(0, |i| i.as_secs()))
-        {
+        let text = |name: &str| claims.custom.get(name).and_then(|v| v.as_str());
+        let token = crate::TokenRef {
+            jti: claims.jti.as_deref(),
+            client_id: text("client_id"),
+            sub: claims.sub.as_deref(),
+            sid: text("sid"),
+            iat: claims.iat.map_or(0, |i| i.as_secs()),
+        };
+        if self.inner.revoked.covers(&token) {
             return Err(Refusal::Revoked);
         }
         Ok(())

@@ -46,7 +46,7 @@ pub use extract::Auth;
 pub use guard::{Guard, GuardBuilder, IssuerOptions, StalePolicy};
 pub use layer::{GuardLayer, GuardService};
 pub use remote::{RemoteError, check_url};
-pub use revocation::RevocationSet;
+pub use revocation::{RevocationSet, TokenRef};
 
 /// The claims of a verified access token; the custom ones as JSON.
 pub type AccessClaims = signet::Claims<'static, serde_json::Map<String, serde_json::Value>>;

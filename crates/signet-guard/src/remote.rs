@@ -292,25 +292,33 @@ pub(crate) async fn discover(
 
 /// Applies one feed entry; true when it says the issuer's keys changed.
 fn apply(guard: &Guard, event: &Value) -> bool {
+    let text = |name: &str| event.get(name).and_then(Value::as_str);
     if event.get("keys_changed").and_then(Value::as_bool) == Some(true) {
-        if let Some(kid) = event.get("kid").and_then(Value::as_str) {
+        if let Some(kid) = text("kid") {
             guard.withdraw_key(kid);
         }
         return true;
     }
-    if let (Some(client), Some(before), Some(until)) = (
-        event.get("client_id").and_then(Value::as_str),
-        event.get("issued_before").and_then(Value::as_u64),
-        event.get("exp").and_then(Value::as_u64),
-    ) {
-        guard.revocations().cut_off_client(client, before, until);
+    let Some(until) = event.get("exp").and_then(Value::as_u64) else {
         return false;
-    }
-    if let (Some(jti), Some(exp)) = (
-        event.get("jti").and_then(Value::as_str),
-        event.get("exp").and_then(Value::as_u64),
+    };
+    let set = guard.revocations();
+    let before = event.get("issued_before").and_then(Value::as_u64);
+    match (
+        text("jti"),
+        text("client_id"),
+        text("sub"),
+        text("sid"),
+        before,
     ) {
-        guard.revoke_with_lag(jti, exp, event.get("revoked_at").and_then(Value::as_u64));
+        (Some(jti), ..) => set.insert(jti, until),
+        (_, Some(client), _, _, Some(before)) => set.cut_off_client(client, before, until),
+        (_, _, Some(sub), _, Some(before)) => set.cut_off_subject(sub, before, until),
+        (_, _, _, Some(sid), _) => set.end_session(sid, until),
+        _ => return false,
+    }
+    if let Some(at) = event.get("revoked_at").and_then(Value::as_u64) {
+        guard.note_lag(at);
     }
     false
 }

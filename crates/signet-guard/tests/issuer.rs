@@ -22,6 +22,7 @@ fn config(dir: &std::path::Path) -> Config {
     c.data_dir = dir.to_path_buf();
     c.housekeeping = Duration::from_millis(200);
     c.jwks_max_age = Duration::from_secs(1);
+    c.key_lead_time = Duration::from_secs(1);
     c
 }
 

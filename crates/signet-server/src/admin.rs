@@ -1,4 +1,7 @@
-//! The administration the `signet` binary does on a data directory: users, clients, keys.
+//! Administration: users, clients and keys, for the `signet` binary on a data directory and
+//! for the issuer's `/admin` API alike. The actions that revoke whatever a user, a client or
+//! a key covers (a subject or client cutoff, a key entry in the revocation feed) fail with a
+//! typed [`AdminError`], which the HTTP API answers with a 4xx status.
 
 use std::sync::Arc;
 
@@ -8,7 +11,7 @@ use crate::config::Config;
 use crate::domain::keys::{KeyInfo, KeyManager};
 use crate::passwords;
 use crate::sealing::{MasterKey, random_token};
-use crate::store::{Client, OidcRegistration, Profile, SharedStore, User};
+use crate::store::{Client, OidcRegistration, Profile, SharedStore, User, UserChange};
 
 /// Grant types a client can be given.
 pub const GRANTS: [&str; 4] = [
@@ -37,6 +40,57 @@ pub struct ClientSpec {
     pub introspect: bool,
     /// What it registers for logins through the authorization endpoint.
     pub oidc: crate::store::OidcRegistration,
+    /// Roles; `admin` may call the administration API.
+    pub roles: Vec<String>,
+}
+
+/// Why an administrative action was refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// No such user, client or key.
+    #[error("no {what} {id}")]
+    NotFound {
+        /// `user`, `client`, `signing key` or `session`.
+        what: &'static str,
+        /// The name or id asked for.
+        id: String,
+    },
+    /// The action is not allowed as asked (a weak password, the signing key without force).
+    #[error("{0}")]
+    Refused(String),
+    /// The store or the key handling failed.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<crate::store::StoreError> for AdminError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+/// Refuses a password that is too short.
+fn check_password(password: &str) -> Result<(), AdminError> {
+    if password.chars().count() < 8 {
+        return Err(AdminError::Refused(
+            "a password must have at least 8 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Waits until the wall clock has passed the whole second `cutoff`. A cutoff covers tokens
+/// whose `iat` is at or before it, so a token issued once this returns is never covered by
+/// it (a user who logs in again after "log out everywhere" is not logged out with the rest).
+async fn past_second(cutoff: i64) {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let end_ms = u128::try_from(cutoff.saturating_add(1)).unwrap_or(0) * 1000;
+    if let Ok(wait) = u64::try_from(end_ms.saturating_sub(now_ms)) {
+        tokio::time::sleep(std::time::Duration::from_millis(wait.min(1_000))).await;
+    }
 }
 
 /// A handle on a data directory, for administration.
@@ -44,7 +98,7 @@ pub struct ClientSpec {
 pub struct Admin {
     store: SharedStore,
     master: Arc<MasterKey>,
-    keys: KeyManager,
+    keys: Arc<KeyManager>,
     retention: std::time::Duration,
     access_lifetime: std::time::Duration,
     clock: Arc<dyn signet::Clock>,
@@ -76,13 +130,13 @@ impl Admin {
             &config.data_dir,
             config.master_key.as_deref(),
         )?);
-        let keys = KeyManager::new(
+        let keys = Arc::new(KeyManager::new(
             store.clone(),
             Arc::clone(&master),
             config.signing_alg,
             config.access_lifetime,
-            config.jwks_max_age,
-        );
+            config.key_lead_time,
+        ));
         Ok(Self {
             store,
             master,
@@ -93,9 +147,102 @@ impl Admin {
         })
     }
 
+    /// Administration through a running issuer's parts (its `/admin` API). Its cutoffs last
+    /// as long as its own access tokens.
+    pub(crate) fn of_issuer(issuer: &crate::domain::Issuer, master: Arc<MasterKey>) -> Self {
+        Self {
+            store: issuer.store.clone(),
+            master,
+            keys: Arc::clone(&issuer.keys),
+            retention: issuer.config.revocation_retention,
+            access_lifetime: issuer.config.access_lifetime,
+            clock: Arc::clone(&issuer.config.clock),
+        }
+    }
+
     /// The time now on the configured clock, in Unix seconds.
     fn now(&self) -> i64 {
         i64::try_from(self.clock.now()).unwrap_or(i64::MAX)
+    }
+
+    /// Until when a cutoff made now matters: the longest an access token issued before it can
+    /// live. A process that is not the issuer (the CLI) may not know the issuer's lifetime, so
+    /// it assumes at least the longest one allowed without the long-lived setting.
+    fn cutoff_until(&self, now: i64) -> i64 {
+        let lifetime = self.access_lifetime.max(crate::config::MAX_ACCESS_LIFETIME);
+        now.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    /// Changes a user, ends all of their logins and publishes a subject cutoff; returns once
+    /// the cutoff's second has passed.
+    async fn cut_off_user(&self, name: &str, change: UserChange) -> Result<String, AdminError> {
+        let now = self.now();
+        let id = self
+            .store
+            .cut_off_user(name, &change, now, self.cutoff_until(now))
+            .await?
+            .ok_or_else(|| AdminError::NotFound {
+                what: "user",
+                id: name.to_owned(),
+            })?;
+        past_second(now).await;
+        Ok(id)
+    }
+
+    /// Ends every login of a user and revokes every token of theirs issued so far ("log out
+    /// everywhere"); returns the user's id.
+    pub async fn log_out_user(&self, name: &str) -> Result<String, AdminError> {
+        self.cut_off_user(name, UserChange::LogOut).await
+    }
+
+    /// Gives a user a new password, ends every login of theirs and revokes every token of
+    /// theirs issued so far; returns the user's id.
+    pub async fn set_password(
+        &self,
+        name: &str,
+        password: zeroize::Zeroizing<String>,
+    ) -> Result<String, AdminError> {
+        check_password(&password)?;
+        let hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
+            .await
+            .map_err(anyhow::Error::from)??;
+        self.cut_off_user(name, UserChange::Password(hash)).await
+    }
+
+    /// Gives a confidential client a new secret (returned, shown once), ends its logins and
+    /// revokes every token issued to it so far.
+    pub async fn rotate_client_secret(
+        &self,
+        id: &str,
+    ) -> Result<zeroize::Zeroizing<String>, AdminError> {
+        let client = self
+            .store
+            .client(id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound {
+                what: "client",
+                id: id.to_owned(),
+            })?;
+        if client.secret_hash.is_none() {
+            return Err(AdminError::Refused(format!(
+                "{id} is a public client: it has no secret"
+            )));
+        }
+        let secret = zeroize::Zeroizing::new(random_token(32)?);
+        let hash = self.master.client_secret_hash(&secret);
+        let now = self.now();
+        if !self
+            .store
+            .rotate_secret(id, &hash, now, self.cutoff_until(now))
+            .await?
+        {
+            return Err(AdminError::NotFound {
+                what: "client",
+                id: id.to_owned(),
+            });
+        }
+        past_second(now).await;
+        Ok(secret)
     }
 
     /// Adds a user.
@@ -110,9 +257,7 @@ impl Admin {
         if name.is_empty() || name.len() > 256 || name.chars().any(char::is_control) {
             bail!("a user name must be 1 to 256 printable characters");
         }
-        if password.chars().count() < 8 {
-            bail!("a password must have at least 8 characters");
-        }
+        check_password(&password)?;
         let password_hash =
             tokio::task::spawn_blocking(move || passwords::hash(&password)).await??;
         let user = User {
@@ -141,20 +286,16 @@ impl Admin {
         Ok(self.store.users().await?)
     }
 
-    /// Disables a user and ends all of their logins.
-    pub async fn disable_user(&self, name: &str) -> Result<()> {
-        if !self.store.remove_user(name, false, self.now()).await? {
-            bail!("no user {name}");
-        }
-        Ok(())
+    /// Disables a user, ends all of their logins and revokes every token of theirs issued so
+    /// far (a subject cutoff); returns the user's id.
+    pub async fn disable_user(&self, name: &str) -> Result<String, AdminError> {
+        self.cut_off_user(name, UserChange::Disable).await
     }
 
-    /// Deletes a user and ends all of their logins.
-    pub async fn delete_user(&self, name: &str) -> Result<()> {
-        if !self.store.remove_user(name, true, self.now()).await? {
-            bail!("no user {name}");
-        }
-        Ok(())
+    /// Deletes a user, ends all of their logins and revokes every token of theirs issued so
+    /// far; returns the user's id.
+    pub async fn delete_user(&self, name: &str) -> Result<String, AdminError> {
+        self.cut_off_user(name, UserChange::Delete).await
     }
 
     /// Adds a client: public, or confidential with the given secret or a generated one.
@@ -190,6 +331,7 @@ impl Admin {
             audiences,
             introspect,
             oidc,
+            roles,
         } = spec;
         let id = id.as_str();
         if introspect && public {
@@ -204,6 +346,14 @@ impl Admin {
             );
         }
         check_registration(&grants, &oidc)?;
+        if public && roles.iter().any(|r| r == "admin") {
+            bail!("a public client cannot have the admin role (it cannot authenticate)");
+        }
+        if let Some(r) = roles.iter().find(|r| {
+            r.is_empty() || r.len() > 64 || r.chars().any(|c| c.is_control() || c.is_whitespace())
+        }) {
+            bail!("a role must be 1 to 64 printable characters without spaces, not {r:?}");
+        }
         if public && grants.iter().any(|g| g == "client_credentials") {
             bail!("a public client cannot use client_credentials");
         }
@@ -240,6 +390,7 @@ impl Admin {
             audiences,
             introspect,
             oidc,
+            roles,
         };
         self.store.add_client(&client, self.now()).await?;
         Ok(NewClient {
@@ -264,19 +415,19 @@ impl Admin {
 
     /// Deletes a client, ends its logins, and denies every token issued to it so far (a client
     /// cutoff in the revocation feed, kept while such a token can be live).
-    pub async fn delete_client(&self, id: &str) -> Result<()> {
+    pub async fn delete_client(&self, id: &str) -> Result<(), AdminError> {
         let now = self.now();
-        // This process may not know the issuer's access-token lifetime: keep the cutoff at
-        // least as long as the longest lifetime allowed without the long-lived setting.
-        let lifetime = self.access_lifetime.max(crate::config::MAX_ACCESS_LIFETIME);
-        let live = i64::try_from((lifetime + self.retention).as_secs())?;
         if !self
             .store
-            .delete_client(id, now, now.saturating_add(live))
+            .delete_client(id, now, self.cutoff_until(now))
             .await?
         {
-            bail!("no client {id}");
+            return Err(AdminError::NotFound {
+                what: "client",
+                id: id.to_owned(),
+            });
         }
+        past_second(now).await;
         Ok(())
     }
 
@@ -291,25 +442,37 @@ impl Admin {
     /// whose access tokens it signed is revoked, the tokens the issuer recorded are denied,
     /// and running issuers tell their verifiers to fetch the keys again. The key signing now
     /// needs `force`, and a new key then signs at once. Returns how many logins ended.
-    pub async fn revoke_key(&self, kid: &str, force: bool) -> Result<u64> {
+    pub async fn revoke_key(&self, kid: &str, force: bool) -> Result<u64, AdminError> {
         let now = self.now();
         self.keys.refresh(now, None).await?;
-        self.keys.revoke(kid, now, force, self.retention).await
+        let keys = self.keys.list(now).await?;
+        let Some(key) = keys.iter().find(|k| k.kid == kid) else {
+            return Err(AdminError::NotFound {
+                what: "signing key",
+                id: kid.to_owned(),
+            });
+        };
+        if key.state == "active" && !force {
+            return Err(AdminError::Refused(format!(
+                "{kid} is the key signing now; add --force to withdraw it (a new key then signs at once)"
+            )));
+        }
+        Ok(self.keys.revoke(kid, now, force, self.retention).await?)
     }
 
     /// Makes a new key that signs at once (an emergency rotation); returns its id.
-    pub async fn rotate_key_now(&self) -> Result<String> {
+    pub async fn rotate_key_now(&self) -> Result<String, AdminError> {
         let now = self.now();
         self.keys.refresh(now, None).await?;
-        self.keys.rotate_now(now).await
+        Ok(self.keys.rotate_now(now).await?)
     }
 
-    /// Starts a rotation; returns the new key's id. It is published now and signs once JWKS
-    /// caches have had time to see it.
-    pub async fn rotate_key(&self) -> Result<String> {
+    /// Starts a rotation; returns the new key's id. It is published now and signs after the
+    /// key lead time (`key_lead_time`), once verifiers' JWKS caches have had time to see it.
+    pub async fn rotate_key(&self) -> Result<String, AdminError> {
         let now = self.now();
         self.keys.refresh(now, None).await?;
-        self.keys.rotate(now).await
+        Ok(self.keys.rotate(now).await?)
     }
 }
 

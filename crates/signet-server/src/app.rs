@@ -65,7 +65,7 @@ impl AppState {
             Arc::clone(&master),
             config.signing_alg,
             config.access_lifetime,
-            config.jwks_max_age,
+            config.key_lead_time,
         ));
         keys.refresh(config.now(), None)
             .await
@@ -144,6 +144,39 @@ impl AppState {
             .route("/session/refresh", post(crate::session::refresh))
             .route("/session/logout", post(crate::session::logout))
             .route("/openapi.json", get(crate::openapi::openapi))
+            .route(
+                "/admin/users/{name}/disable",
+                post(crate::admin_api::disable_user),
+            )
+            .route(
+                "/admin/users/{name}/revoke",
+                post(crate::admin_api::revoke_user),
+            )
+            .route(
+                "/admin/users/{name}/delete",
+                post(crate::admin_api::delete_user),
+            )
+            .route(
+                "/admin/users/{name}/password",
+                post(crate::admin_api::set_password),
+            )
+            .route(
+                "/admin/clients/{id}/delete",
+                post(crate::admin_api::delete_client),
+            )
+            .route(
+                "/admin/clients/{id}/rotate-secret",
+                post(crate::admin_api::rotate_secret),
+            )
+            .route(
+                "/admin/sessions/{sid}/revoke",
+                post(crate::admin_api::revoke_session),
+            )
+            .route(
+                "/admin/keys/{kid}/revoke",
+                post(crate::admin_api::revoke_key),
+            )
+            .route("/admin/keys/rotate", post(crate::admin_api::rotate_key))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .fallback(not_found)

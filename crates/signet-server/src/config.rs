@@ -38,8 +38,11 @@ pub struct Config {
     pub refresh_absolute: Duration,
     /// Signing algorithm for new keys: ES256 (default), EdDSA, RS256 or PS256.
     pub signing_alg: Algorithm,
-    /// How long clients may cache the JWKS; a new key is published this long before it signs.
+    /// How long clients may cache the JWKS (300 s).
     pub jwks_max_age: Duration,
+    /// How long a rotated key is published before it signs (300 s): long enough for
+    /// verifiers' JWKS caches to see it. `signet key rotate` honours it too.
+    pub key_lead_time: Duration,
     /// The master key, base64url, instead of the key file in the data directory.
     pub master_key: Option<String>,
     /// How often keys are reloaded (so that `signet key rotate` takes effect) and expired
@@ -105,6 +108,7 @@ impl Config {
             refresh_absolute: Duration::from_secs(90 * 86_400),
             signing_alg: Algorithm::ES256,
             jwks_max_age: Duration::from_secs(300),
+            key_lead_time: Duration::from_secs(300),
             master_key: None,
             housekeeping: Duration::from_secs(15),
             rotation: Duration::from_secs(30 * 86_400),

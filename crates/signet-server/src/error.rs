@@ -55,6 +55,12 @@ pub enum ApiError {
     /// A client has too many event streams open.
     #[error("too many revocation streams open for this client")]
     TooManyStreams,
+    /// What the request names does not exist (an administration call).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is well-formed but refused as asked (an administration call).
+    #[error("{0}")]
+    Refused(String),
     /// Something failed inside the server; the details go to the log only.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -84,6 +90,8 @@ impl ApiError {
             }
             Self::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             Self::TooManyStreams => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Refused(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }

@@ -5,9 +5,11 @@
 //! `retention` seconds after its token's `exp` (the page and discovery say how long), so that
 //! a verifier allowing that much clock leeway never accepts a token whose revocation it has
 //! not seen. A withdrawn signing key is a `key` entry (`{"kid": ..., "keys_changed": true}`),
-//! on which verifiers fetch the keys again at once; a deleted client is a client cutoff
-//! (`{"client_id": ..., "issued_before": T}`: every token issued to it at or before T). Clients authenticate with HTTP Basic; the
-//! number of open streams is capped per client and in all.
+//! on which verifiers fetch the keys again at once; a client or subject cutoff
+//! (`{"client_id": ..., "issued_before": T}`, `{"sub": ..., "issued_before": T}`) denies every
+//! token of that client or user issued at or before T; a session entry (`{"sid": ...}`) every
+//! token carrying that SSO session id. Clients authenticate with HTTP Basic; the number of open
+//! streams is capped per client and in all.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -85,14 +87,18 @@ impl Drop for StreamSlot {
 
 /// An entry as verifiers read it.
 pub(crate) fn entry_of(e: &FeedEntry) -> crate::wire::Revocation {
+    let id = |kind: EntryKind| (e.kind == kind).then(|| e.id.clone());
+    let cutoff = matches!(e.kind, EntryKind::Client | EntryKind::Subject);
     crate::wire::Revocation {
-        jti: (e.kind == EntryKind::Jti).then(|| e.id.clone()),
-        kid: (e.kind == EntryKind::Key).then(|| e.id.clone()),
+        jti: id(EntryKind::Jti),
+        kid: id(EntryKind::Key),
         keys_changed: (e.kind == EntryKind::Key).then_some(true),
-        client_id: (e.kind == EntryKind::Client).then(|| e.id.clone()),
-        issued_before: (e.kind == EntryKind::Client).then_some(e.revoked_at),
+        client_id: id(EntryKind::Client),
+        sub: id(EntryKind::Subject),
+        issued_before: cutoff.then_some(e.revoked_at),
+        sid: id(EntryKind::Session),
         exp: e.exp,
-        revoked_at: e.revoked_at,
+        revoked_at: e.revoked_ms,
     }
 }
 

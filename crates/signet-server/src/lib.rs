@@ -4,6 +4,7 @@
 //! keys sealed under a master key that never enters the database.
 
 mod admin;
+mod admin_api;
 mod app;
 mod cache;
 mod config;
@@ -27,7 +28,7 @@ mod session;
 mod store;
 mod wire;
 
-pub use admin::{Admin, ClientSpec, GRANTS, NewClient};
+pub use admin::{Admin, AdminError, ClientSpec, GRANTS, NewClient};
 pub use app::{AppState, serve_on, serve_with, shutdown_signal};
 pub use config::{Config, MAX_ACCESS_LIFETIME};
 pub use domain::keys::KeyInfo;

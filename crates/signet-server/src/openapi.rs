@@ -132,6 +132,15 @@ pub(crate) struct SessionLogin {
         crate::login::userinfo,
         crate::logout::logout_get,
         crate::logout::logout_post,
+        crate::admin_api::disable_user,
+        crate::admin_api::revoke_user,
+        crate::admin_api::delete_user,
+        crate::admin_api::set_password,
+        crate::admin_api::delete_client,
+        crate::admin_api::rotate_secret,
+        crate::admin_api::revoke_session,
+        crate::admin_api::revoke_key,
+        crate::admin_api::rotate_key,
         crate::app::discovery,
         crate::app::jwks,
         crate::app::ready,
@@ -149,10 +158,31 @@ pub(crate) struct SessionLogin {
         ConsentForm,
         crate::logout::LogoutParams,
         crate::wire::RevocationPage,
-        crate::wire::Revocation
-    ))
+        crate::wire::Revocation,
+        crate::wire::AdminDone,
+        crate::admin_api::NewPassword,
+        crate::admin_api::KeyRevocation,
+        crate::admin_api::KeyRotation
+    )),
+    modifiers(&ClientBasic)
 )]
 struct ApiDoc;
+
+/// The administration API's authentication: a client's id and secret in HTTP Basic.
+struct ClientBasic;
+
+impl utoipa::Modify for ClientBasic {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "client_basic",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+            );
+    }
+}
 
 /// The OpenAPI document of this issuer.
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "This document")))]

@@ -35,9 +35,15 @@ pub(crate) struct OAuthError {
     pub(crate) error_description: String,
 }
 
-/// One entry of the revocation feed: a denied access token (`jti`), a withdrawn signing key
-/// (`kid` with `keys_changed`, on which verifiers fetch the keys again), or a deleted client
-/// (`client_id` with `issued_before`).
+/// One entry of the revocation feed. Exactly one of these names what it denies:
+/// - `jti`: one access token;
+/// - `kid` with `keys_changed`: every token the withdrawn signing key signed (verifiers fetch
+///   the keys again);
+/// - `client_id` with `issued_before`: every token issued to the client at or before that time
+///   (deleted, or its secret rotated);
+/// - `sub` with `issued_before`: every token of that subject issued at or before that time
+///   (user disabled, password changed, logged out everywhere);
+/// - `sid`: every token carrying that SSO session id (the session ended).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Revocation {
     /// The denied token's `jti`.
@@ -49,15 +55,22 @@ pub(crate) struct Revocation {
     /// Set on a key entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) keys_changed: Option<bool>,
-    /// A deleted client: every token issued to it ...
+    /// A client cutoff: every token issued to this client ...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_id: Option<String>,
-    /// ... at or before this time (its `iat`, Unix seconds) is denied.
+    /// A subject cutoff: every token whose `sub` is this ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sub: Option<String>,
+    /// ... whose `iat` (Unix seconds) is at or before this is denied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) issued_before: Option<i64>,
-    /// Until when it matters: the token's `exp` (the entry stays `retention_seconds` longer).
+    /// A session entry: every token whose `sid` is this is denied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sid: Option<String>,
+    /// Until when it matters (Unix seconds): the denied token's `exp`, or for the other kinds
+    /// the last `exp` a token it covers can have. The entry stays `retention_seconds` longer.
     pub(crate) exp: i64,
-    /// When it was revoked (Unix seconds).
+    /// When it was revoked, in Unix **milliseconds** (for verifiers' lag measurements).
     pub(crate) revoked_at: i64,
 }
 
@@ -70,4 +83,22 @@ pub(crate) struct RevocationPage {
     pub(crate) cursor: i64,
     /// How long an entry stays after its `exp`: the most leeway a verifier may allow.
     pub(crate) retention_seconds: u64,
+}
+
+/// What an administration call did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AdminDone {
+    /// What was done, for a person.
+    pub(crate) action: &'static str,
+    /// The user's id (`sub`), the client id, the session's `sid` or the key's `kid`.
+    pub(crate) target: String,
+    /// A rotated client secret, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_secret: Option<String>,
+    /// The new key of a rotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) kid: Option<String>,
+    /// How many logins a key revocation ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) logins_ended: Option<u64>,
 }

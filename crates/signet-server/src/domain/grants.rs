@@ -15,7 +15,7 @@ use crate::sealing::random_token;
 use crate::store::{Client, Family, RefreshUse, Successor, User};
 
 /// Claims the issuer sets itself; a user's configured claims cannot override them.
-const RESERVED: [&str; 10] = [
+const RESERVED: [&str; 11] = [
     "iss",
     "sub",
     "aud",
@@ -26,6 +26,7 @@ const RESERVED: [&str; 10] = [
     "client_id",
     "scope",
     "roles",
+    "sid",
 ];
 
 /// The stored form of a refresh token.
@@ -35,7 +36,7 @@ pub(crate) fn refresh_hash(token: &str) -> Vec<u8> {
         .to_vec()
 }
 
-fn secs(d: Duration) -> i64 {
+pub(crate) fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
@@ -121,7 +122,9 @@ pub(crate) enum Jti {
     OfLogin(String),
 }
 
-/// Signs an RFC 9068 access token with `ring`'s active key.
+/// Signs an RFC 9068 access token with `ring`'s active key. A token of a login begun in an SSO
+/// session carries its `sid`, so that ending the session revokes it by one entry.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn access_token(
     issuer: &Issuer,
     ring: &crate::domain::keys::KeyRing,
@@ -130,9 +133,13 @@ pub(crate) async fn access_token(
     scope: &str,
     audience: &str,
     jti: Jti,
+    sid: Option<&str>,
 ) -> Result<(String, i64), DomainError> {
     let mut custom = Map::new();
     custom.insert("client_id".into(), json!(client.id));
+    if let Some(sid) = sid {
+        custom.insert("sid".into(), json!(sid));
+    }
     if !scope.is_empty() {
         custom.insert("scope".into(), json!(scope));
     }
@@ -206,6 +213,7 @@ pub(crate) async fn client_credentials(
         &scope,
         &audience,
         Jti::OfClient,
+        None,
     )
     .await?;
     Ok(Issued {
@@ -314,6 +322,7 @@ pub(crate) async fn start_login(
         &scope,
         &audience,
         Jti::OfLogin(jti),
+        family.session_id.as_deref(),
     )
     .await?;
     Ok(Issued {
@@ -420,6 +429,7 @@ pub(crate) async fn rotate(
         &scope,
         &family.audience,
         Jti::OfLogin(next.jti.clone()),
+        family.session_id.as_deref(),
     )
     .await?;
     Ok(Issued {

@@ -69,7 +69,8 @@ pub(crate) fn may_return_to(client: &Client, uri: &str) -> bool {
 /// registered a back-channel logout URI. False if there was no such live session.
 pub(crate) async fn end_session(issuer: &Issuer, session_id: &str) -> Result<bool, DomainError> {
     let now = issuer.now();
-    let ended = issuer.store.end_session(session_id, now).await?;
+    let until = now.saturating_add(super::grants::secs(issuer.config.access_lifetime));
+    let ended = issuer.store.end_session(session_id, now, until).await?;
     // This instance forgets its cached sessions at once (others within the cache's second).
     issuer.sessions.clear();
     let Some(ended) = ended else {

@@ -455,6 +455,7 @@ pub(crate) async fn exchange_code(
             &stored.scope,
             &audience,
             Jti::OfLogin(ids.jti),
+            Some(&stored.session_id),
         )
         .await?;
         Issued {
@@ -557,15 +558,14 @@ pub(crate) async fn userinfo(issuer: &Issuer, token: &str) -> Result<Option<Valu
     let (Some(sub), Some(jti)) = (claims.sub.as_deref(), claims.jti.as_deref()) else {
         return Ok(None);
     };
-    let client_id = claims
-        .custom
-        .get("client_id")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let iat = claims
-        .iat
-        .map_or(0, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
-    if !has_scope(scope, "openid") || issuer.store.is_denied(jti, client_id, iat).await? {
+    if !has_scope(scope, "openid") || jti.is_empty() {
+        return Ok(None);
+    }
+    if issuer
+        .store
+        .is_denied(&super::tokens::token_ids(&claims))
+        .await?
+    {
         return Ok(None);
     }
     let Some(user) = issuer

@@ -88,18 +88,27 @@ pub(crate) async fn introspect(
     if !seen || !live {
         return Ok(None);
     }
-    let iat = claims
-        .iat
-        .map_or(0, |i| i64::try_from(i.as_secs()).unwrap_or(i64::MAX));
-    if issuer
-        .store
-        .is_denied(claims.jti.as_deref().unwrap_or_default(), client_id, iat)
-        .await?
-    {
+    if issuer.store.is_denied(&token_ids(&claims)).await? {
         return Ok(None);
     }
     let mut body = serde_json::to_value(&claims).map_err(|e| DomainError::Internal(e.into()))?;
     body["active"] = json!(true);
     body["token_type"] = json!("Bearer");
     Ok(Some(body))
+}
+
+/// What a token's revocation entries are looked up by.
+pub(crate) fn token_ids<'a>(
+    claims: &'a signet::Claims<'static, Map<String, Value>>,
+) -> crate::store::TokenIds<'a> {
+    let text = |name: &str| claims.custom.get(name).and_then(Value::as_str);
+    crate::store::TokenIds {
+        jti: claims.jti.as_deref().unwrap_or_default(),
+        client_id: text("client_id").unwrap_or_default(),
+        sub: claims.sub.as_deref().unwrap_or_default(),
+        sid: text("sid"),
+        iat: claims
+            .iat
+            .map_or(0, |i| i64::try_from(i.as_secs()).unwrap_or(i64::MAX)),
+    }
 }

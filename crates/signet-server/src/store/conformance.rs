@@ -188,7 +188,10 @@ async fn a_revoked_family_rotates_nothing_and_denies_its_access_tokens() {
             "{name}"
         );
         assert!(
-            store.is_denied("jti-0", "web", NOW).await.unwrap(),
+            store
+                .is_denied(&ids("jti-0", "web", "u", None, NOW))
+                .await
+                .unwrap(),
             "{name}"
         );
         let feed = store.revocations_after(0, 0, 100).await.unwrap();
@@ -429,6 +432,24 @@ fn client(id: &str) -> Client {
         audiences: vec!["api".into()],
         introspect: true,
         oidc: super::OidcRegistration::default(),
+        roles: vec![],
+    }
+}
+
+/// What a token with these claims is looked up by.
+fn ids<'a>(
+    jti: &'a str,
+    client_id: &'a str,
+    sub: &'a str,
+    sid: Option<&'a str>,
+    iat: i64,
+) -> super::TokenIds<'a> {
+    super::TokenIds {
+        jti,
+        client_id,
+        sub,
+        sid,
+        iat,
     }
 }
 
@@ -463,7 +484,14 @@ async fn users_and_clients_are_unique_and_their_removal_ends_their_logins() {
             )
             .await
             .unwrap();
-        assert!(store.remove_user("alice", false, NOW).await.unwrap());
+        assert_eq!(
+            store
+                .cut_off_user("alice", &super::UserChange::Disable, NOW, NOW + 600)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("id-alice")
+        );
         assert!(
             store.user_by_name("alice").await.unwrap().unwrap().disabled,
             "{name}"
@@ -472,7 +500,13 @@ async fn users_and_clients_are_unique_and_their_removal_ends_their_logins() {
             store.family_of(b"ra").await.unwrap().unwrap().revoked,
             "{name}"
         );
-        assert!(!store.remove_user("nobody", true, NOW).await.unwrap());
+        assert!(
+            store
+                .cut_off_user("nobody", &super::UserChange::Delete, NOW, NOW + 600)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         store.add_client(&client("backend"), NOW).await.unwrap();
         assert!(matches!(
@@ -506,11 +540,17 @@ async fn users_and_clients_are_unique_and_their_removal_ends_their_logins() {
         );
         // The cutoff denies every token issued to the client up to now.
         assert!(
-            store.is_denied("any", "backend", NOW).await.unwrap(),
+            store
+                .is_denied(&ids("any", "backend", "x", None, NOW))
+                .await
+                .unwrap(),
             "{name}"
         );
         assert!(
-            !store.is_denied("any", "backend", NOW + 1).await.unwrap(),
+            !store
+                .is_denied(&ids("any", "backend", "x", None, NOW + 1))
+                .await
+                .unwrap(),
             "{name}"
         );
         // Pruning forgets entries past exp plus what the verifiers may need.
@@ -618,7 +658,13 @@ async fn an_authorization_code_is_redeemed_once_and_a_replay_learns_what_the_fir
         );
         // A code handed out before its session ended (the user logged out) buys nothing after.
         store.add_code(b"code-3", &code("web")).await.unwrap();
-        assert!(store.end_session("s1", NOW + 2).await.unwrap().is_some());
+        assert!(
+            store
+                .end_session("s1", NOW + 2, NOW + 602)
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert!(
             matches!(
                 store
@@ -628,6 +674,174 @@ async fn an_authorization_code_is_redeemed_once_and_a_replay_learns_what_the_fir
                 super::CodeUse::Invalid
             ),
             "{name}: a code of an ended session was redeemed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_entry_revokes_a_whole_user_client_or_session_and_kinds_never_collide() {
+    for (name, store, _dir) in stores().await {
+        store.add_user(&user("alice"), NOW).await.unwrap();
+        store.add_client(&client("alice-app"), NOW).await.unwrap();
+        store
+            .start_family(
+                &family("fa", "alice-app", Some("id-alice")),
+                b"ra",
+                NOW + 3600,
+                IssuedAccess {
+                    jti: "jti-a",
+                    exp: NOW + 600,
+                    kid: "k1",
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+        // A new password: the logins end, and one subject entry covers every token so far.
+        let before_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let change = super::UserChange::Password("$argon2id$new".into());
+        assert!(
+            store
+                .cut_off_user("alice", &change, NOW, NOW + 600)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            store
+                .user_by_name("alice")
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash,
+            "$argon2id$new",
+            "{name}"
+        );
+        assert!(
+            store.family_of(b"ra").await.unwrap().unwrap().revoked,
+            "{name}"
+        );
+        let old = ids("other-jti", "web", "id-alice", None, NOW);
+        assert!(store.is_denied(&old).await.unwrap(), "{name}");
+        assert!(
+            !store
+                .is_denied(&super::TokenIds {
+                    iat: NOW + 1,
+                    ..old
+                })
+                .await
+                .unwrap(),
+            "{name}: a token issued after the cutoff passes"
+        );
+        // "Log out everywhere" later moves the same user's entry on.
+        assert!(
+            store
+                .cut_off_user("alice", &super::UserChange::LogOut, NOW + 5, NOW + 605)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .is_denied(&super::TokenIds {
+                    iat: NOW + 5,
+                    ..old
+                })
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.user_by_name("alice").await.unwrap().unwrap().disabled,
+            "{name}: logging out everywhere does not disable"
+        );
+        // A client entry of the same id is its own entry.
+        assert!(
+            store
+                .rotate_secret("alice-app", &[7; 32], NOW + 6, NOW + 606)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .client("alice-app")
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_hash,
+            Some(vec![7; 32])
+        );
+        assert!(
+            !store
+                .rotate_secret("nobody", &[7; 32], NOW, NOW)
+                .await
+                .unwrap()
+        );
+        let feed = store.revocations_after(0, 0, 100).await.unwrap();
+        let kinds: Vec<(EntryKind, &str)> = feed.iter().map(|e| (e.kind, e.id.as_str())).collect();
+        assert!(
+            kinds.contains(&(EntryKind::Subject, "id-alice")),
+            "{name}: {kinds:?}"
+        );
+        assert!(
+            kinds.contains(&(EntryKind::Client, "alice-app")),
+            "{name}: {kinds:?}"
+        );
+        assert_eq!(
+            feed.iter().filter(|e| e.kind == EntryKind::Subject).count(),
+            1,
+            "{name}: the later cutoff replaced the earlier"
+        );
+        let subject = feed.iter().find(|e| e.kind == EntryKind::Subject).unwrap();
+        assert_eq!((subject.revoked_at, subject.exp), (NOW + 5, NOW + 605));
+        assert!(
+            u128::try_from(subject.revoked_ms).unwrap() + 1_000 >= before_ms,
+            "{name}: revoked_ms is the write's time in milliseconds"
+        );
+        let app_token = ids("j", "alice-app", "svc", None, NOW + 6);
+        assert!(store.is_denied(&app_token).await.unwrap(), "{name}");
+
+        // An ended session: one entry covers every token carrying its sid.
+        store
+            .start_session(
+                &super::SsoSession {
+                    id: "s9".into(),
+                    user_id: "id-alice".into(),
+                    auth_time: NOW,
+                    expires_at: NOW + 3600,
+                },
+                b"cookie-9",
+                NOW,
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .end_session("s9", NOW + 7, NOW + 607)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let of_session = ids("j2", "web", "someone", Some("s9"), NOW + 100);
+        assert!(store.is_denied(&of_session).await.unwrap(), "{name}");
+        assert!(
+            !store
+                .is_denied(&super::TokenIds {
+                    sid: Some("s8"),
+                    ..of_session
+                })
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let feed = store.revocations_after(0, 0, 100).await.unwrap();
+        assert!(
+            feed.iter()
+                .any(|e| e.kind == EntryKind::Session && e.id == "s9" && e.exp == NOW + 607),
+            "{name}"
         );
     }
 }

@@ -19,7 +19,7 @@ mod types;
 
 pub(crate) use types::{
     AuthCode, CodeIssue, CodeUse, EndedSession, EntryKind, Family, FeedEntry, IssuedAccess,
-    KeyAddition, RefreshUse, SsoSession, StoredKey, Successor,
+    KeyAddition, RefreshUse, SsoSession, StoredKey, Successor, TokenIds, UserChange,
 };
 pub use types::{Client, OidcRegistration, Profile, User};
 
@@ -83,9 +83,17 @@ pub(crate) trait UserStore {
     async fn users(&self) -> StoreResult<Vec<User>>;
     /// Replaces a user's profile claims. False if there is no such user.
     async fn set_profile(&self, name: &str, profile: &Profile) -> StoreResult<bool>;
-    /// Disables (or deletes) a user and revokes every login of theirs, in one transaction.
-    /// False if there is no such user.
-    async fn remove_user(&self, name: &str, delete: bool, now: i64) -> StoreResult<bool>;
+    /// Changes a user as `change` says, revokes every login of theirs, and publishes a subject
+    /// cutoff (every token of theirs issued at or before `now`, kept in the feed until
+    /// `until`), in one transaction. Returns the user's id; `None` if there is no such user
+    /// (and then nothing changes).
+    async fn cut_off_user(
+        &self,
+        name: &str,
+        change: &UserChange,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<Option<String>>;
 }
 
 /// Clients.
@@ -103,6 +111,16 @@ pub(crate) trait ClientStore {
     /// to it at or before `now`, kept in the feed until `cutoff_until`), in one transaction.
     /// False if there is no such client (and then nothing changes).
     async fn delete_client(&self, id: &str, now: i64, cutoff_until: i64) -> StoreResult<bool>;
+    /// Replaces a confidential client's secret, revokes its logins, and publishes a client
+    /// cutoff as [`ClientStore::delete_client`] does, in one transaction. False if there is no
+    /// such confidential client (and then nothing changes).
+    async fn rotate_secret(
+        &self,
+        id: &str,
+        secret_hash: &[u8],
+        now: i64,
+        cutoff_until: i64,
+    ) -> StoreResult<bool>;
 }
 
 /// Signing keys (sealed private parts, public JWKs).
@@ -177,9 +195,9 @@ pub(crate) trait RefreshStore {
 pub(crate) trait RevocationStore {
     /// Denies an access token's `jti` until `exp` (the first denial stands).
     async fn revoke_jti(&self, jti: &str, exp: i64, now: i64) -> StoreResult<()>;
-    /// Whether an access token is denied: by its `jti`, or by a cutoff of its client at or
-    /// after its `iat`.
-    async fn is_denied(&self, jti: &str, client_id: &str, iat: i64) -> StoreResult<bool>;
+    /// Whether an access token is denied: by its `jti`, by its session, or by a cutoff of its
+    /// client or its subject at or after its `iat`.
+    async fn is_denied(&self, token: &TokenIds<'_>) -> StoreResult<bool>;
     /// The newest entry's cursor (0 for an empty feed).
     async fn last_revocation(&self) -> StoreResult<i64>;
     /// Entries after `cursor` whose `exp` is after `until`, oldest first, at most `limit`.
@@ -235,9 +253,15 @@ pub(crate) trait SsoStore {
     ) -> StoreResult<()>;
     /// Ends a live SSO session, in one transaction: the session ends, every login (refresh
     /// family) begun in it is revoked, and the access tokens issued in it are denied in the
-    /// feed. Returns the session's user and the clients it logged into with their back-channel
-    /// logout URIs, or `None` if there is no such live session.
-    async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<Option<EndedSession>>;
+    /// feed, one by one and by a session entry kept until `until`. Returns the session's user
+    /// and the clients it logged into with their back-channel logout URIs, or `None` if there
+    /// is no such live session.
+    async fn end_session(
+        &self,
+        session_id: &str,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<Option<EndedSession>>;
     /// Presents a code. **Single use**: of any number of uses of one code, exactly one (the
     /// first, while it is live) returns [`CodeUse::Redeemed`] and records `issue` as what it
     /// issues; every later one returns [`CodeUse::Replayed`] with what the first recorded.

@@ -23,7 +23,7 @@ use super::{
     AuthCode, Change, Client, ClientStore, CodeIssue, CodeUse, EndedSession, EntryKind, Family,
     FeedEntry, IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse,
     RevocationStore, SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey, Successor,
-    User, UserStore,
+    TokenIds, User, UserChange, UserStore,
 };
 
 /// The migrations embedded in the binary.
@@ -152,8 +152,8 @@ async fn lock_feed(tx: &mut PgConnection) -> StoreResult<()> {
 }
 
 /// Adds a feed entry inside a transaction that holds the feed lock. A `jti` is denied once
-/// (the first entry stands); a key or client entry replaces an older one for the same id, with
-/// a new cursor.
+/// (the first entry stands); an entry of another kind replaces an older one of its kind and
+/// id, with a new cursor.
 async fn add_entry(
     tx: &mut PgConnection,
     id: &str,
@@ -162,12 +162,13 @@ async fn add_entry(
     now: i64,
 ) -> StoreResult<()> {
     if kind != EntryKind::Jti {
-        query("DELETE FROM revoked_jti WHERE jti = $1")
+        query("DELETE FROM revoked_jti WHERE kind = $2 AND jti = $1")
             .bind(id)
+            .bind(kind.name())
             .execute(&mut *tx)
             .await?;
     }
-    query("INSERT INTO revoked_jti (jti, exp, revoked_at, kind) VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING")
+    query("INSERT INTO revoked_jti (jti, exp, revoked_at, kind) VALUES ($1, $2, $3, $4) ON CONFLICT (kind, jti) DO NOTHING")
         .bind(id)
         .bind(exp)
         .bind(now)
@@ -186,7 +187,7 @@ async fn revoke_family_in(tx: &mut PgConnection, family_id: &str, now: i64) -> S
         .execute(&mut *tx)
         .await?;
     query("INSERT INTO revoked_jti (jti, exp, revoked_at) SELECT access_jti, access_exp, $1 FROM refresh_tokens \
-           WHERE family_id = $2 AND access_exp > $1 ORDER BY created_at ON CONFLICT (jti) DO NOTHING")
+           WHERE family_id = $2 AND access_exp > $1 ORDER BY created_at ON CONFLICT (kind, jti) DO NOTHING")
         .bind(now)
         .bind(family_id)
         .execute(&mut *tx)
@@ -298,33 +299,45 @@ impl UserStore for PgStore {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    async fn remove_user(&self, name: &str, delete: bool, now: i64) -> StoreResult<bool> {
+    async fn cut_off_user(
+        &self,
+        name: &str,
+        change: &UserChange,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<Option<String>> {
         let mut tx = self.pool.begin().await?;
         let Some(id) = query_scalar::<_, String>("SELECT id FROM users WHERE name = $1 FOR UPDATE")
             .bind(name)
             .fetch_optional(&mut *tx)
             .await?
         else {
-            return Ok(false);
+            return Ok(None);
         };
         lock_feed(&mut tx).await?;
         revoke_families_of(&mut tx, "user_id", &id, now).await?;
-        let sql = if delete {
-            "DELETE FROM users WHERE id = $1"
-        } else {
-            "UPDATE users SET disabled = TRUE WHERE id = $1"
+        let changed = match change {
+            UserChange::Delete => Some(query("DELETE FROM users WHERE id = $1")),
+            UserChange::Disable => Some(query("UPDATE users SET disabled = TRUE WHERE id = $1")),
+            UserChange::Password(hash) => {
+                Some(query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash))
+            }
+            UserChange::LogOut => None,
         };
-        query(sql).bind(&id).execute(&mut *tx).await?;
+        if let Some(changed) = changed {
+            changed.bind(&id).execute(&mut *tx).await?;
+        }
+        add_entry(&mut tx, &id, EntryKind::Subject, until, now).await?;
         notify(&mut *tx, Change::Config).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(id))
     }
 }
 
 #[async_trait]
 impl ClientStore for PgStore {
     async fn add_client(&self, client: &Client, now: i64) -> StoreResult<()> {
-        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at, oidc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at, oidc, roles) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(&client.id)
             .bind(&client.secret_hash)
             .bind(serde_json::to_string(&client.grants)?)
@@ -333,6 +346,7 @@ impl ClientStore for PgStore {
             .bind(client.introspect)
             .bind(now)
             .bind(serde_json::to_string(&client.oidc)?)
+            .bind(serde_json::to_string(&client.roles)?)
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::conflict(e, || format!("client {} already exists", client.id)))?;
@@ -374,6 +388,32 @@ impl ClientStore for PgStore {
             .await?
             .rows_affected();
         if deleted != 1 {
+            return Ok(false);
+        }
+        lock_feed(&mut tx).await?;
+        revoke_families_of(&mut tx, "client_id", id, now).await?;
+        add_entry(&mut tx, id, EntryKind::Client, cutoff_until, now).await?;
+        notify(&mut *tx, Change::Config).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn rotate_secret(
+        &self,
+        id: &str,
+        secret_hash: &[u8],
+        now: i64,
+        cutoff_until: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let changed =
+            query("UPDATE clients SET secret_hash = $1 WHERE id = $2 AND secret_hash IS NOT NULL")
+                .bind(secret_hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if changed != 1 {
             return Ok(false);
         }
         lock_feed(&mut tx).await?;
@@ -440,7 +480,7 @@ impl KeyStore for PgStore {
         }
         lock_feed(&mut tx).await?;
         query("INSERT INTO revoked_jti (jti, exp, revoked_at) SELECT DISTINCT t.access_jti, t.access_exp, $1::BIGINT FROM refresh_tokens t \
-               JOIN refresh_tokens k ON k.family_id = t.family_id WHERE k.access_kid = $2 AND t.access_exp > $1 ON CONFLICT (jti) DO NOTHING")
+               JOIN refresh_tokens k ON k.family_id = t.family_id WHERE k.access_kid = $2 AND t.access_exp > $1 ON CONFLICT (kind, jti) DO NOTHING")
             .bind(now)
             .bind(kid)
             .execute(&mut *tx)
@@ -612,13 +652,16 @@ impl RevocationStore for PgStore {
         Ok(())
     }
 
-    async fn is_denied(&self, jti: &str, client_id: &str, iat: i64) -> StoreResult<bool> {
+    async fn is_denied(&self, token: &TokenIds<'_>) -> StoreResult<bool> {
         Ok(query(
-            "SELECT 1 FROM revoked_jti WHERE (kind = 'jti' AND jti = $1) OR (kind = 'client' AND jti = $2 AND revoked_at >= $3)",
+            "SELECT 1 FROM revoked_jti WHERE (kind = 'jti' AND jti = $1) OR (kind = 'session' AND jti = $2) \
+             OR (kind = 'client' AND jti = $3 AND revoked_at >= $5) OR (kind = 'subject' AND jti = $4 AND revoked_at >= $5)",
         )
-        .bind(jti)
-        .bind(client_id)
-        .bind(iat)
+        .bind(token.jti)
+        .bind(token.sid)
+        .bind(token.client_id)
+        .bind(token.sub)
+        .bind(token.iat)
         .fetch_optional(&self.pool)
         .await?
         .is_some())
@@ -639,7 +682,7 @@ impl RevocationStore for PgStore {
         limit: i64,
     ) -> StoreResult<Vec<FeedEntry>> {
         let rows: Vec<FeedRow> = query_as(
-            "SELECT seq, jti, exp, revoked_at, kind FROM revoked_jti WHERE seq > $1 AND exp > $2 ORDER BY seq LIMIT $3",
+            "SELECT seq, jti, exp, revoked_at, revoked_ms, kind FROM revoked_jti WHERE seq > $1 AND exp > $2 ORDER BY seq LIMIT $3",
         )
         .bind(cursor)
         .bind(until)
@@ -727,7 +770,12 @@ impl SsoStore for PgStore {
         Ok(())
     }
 
-    async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<Option<EndedSession>> {
+    async fn end_session(
+        &self,
+        session_id: &str,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<Option<EndedSession>> {
         let mut tx = self.pool.begin().await?;
         lock_feed(&mut tx).await?;
         let Some(user_id): Option<String> = query_scalar("UPDATE sso_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL AND expires_at > $1 RETURNING user_id")
@@ -747,11 +795,12 @@ impl SsoStore for PgStore {
         for family in families {
             revoke_family_in(&mut tx, &family, now).await?;
         }
-        query("INSERT INTO revoked_jti (jti, exp, revoked_at) SELECT access_jti, access_exp, $1 FROM auth_codes WHERE session_id = $2 AND access_jti IS NOT NULL AND access_exp > $1 ON CONFLICT (jti) DO NOTHING")
+        query("INSERT INTO revoked_jti (jti, exp, revoked_at) SELECT access_jti, access_exp, $1 FROM auth_codes WHERE session_id = $2 AND access_jti IS NOT NULL AND access_exp > $1 ON CONFLICT (kind, jti) DO NOTHING")
             .bind(now)
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
+        add_entry(&mut tx, session_id, EntryKind::Session, until, now).await?;
         let clients: Vec<(String, String)> = query_as("SELECT c.id, c.oidc FROM sso_session_clients s JOIN clients c ON c.id = s.client_id WHERE s.session_id = $1 ORDER BY c.id")
             .bind(session_id)
             .fetch_all(&mut *tx)

@@ -72,6 +72,7 @@ pub(super) struct ClientRow {
     audiences: String,
     introspect: bool,
     oidc: String,
+    roles: String,
 }
 
 impl From<ClientRow> for Client {
@@ -84,6 +85,7 @@ impl From<ClientRow> for Client {
             audiences: json_list(&r.audiences),
             introspect: r.introspect,
             oidc: serde_json::from_str(&r.oidc).unwrap_or_default(),
+            roles: json_list(&r.roles),
         }
     }
 }
@@ -154,6 +156,7 @@ pub(super) struct FeedRow {
     jti: String,
     exp: i64,
     revoked_at: i64,
+    revoked_ms: i64,
     kind: String,
 }
 
@@ -164,6 +167,7 @@ impl From<FeedRow> for FeedEntry {
             id: r.jti,
             exp: r.exp,
             revoked_at: r.revoked_at,
+            revoked_ms: r.revoked_ms,
             kind: EntryKind::of(&r.kind),
         }
     }

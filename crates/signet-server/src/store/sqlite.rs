@@ -24,14 +24,15 @@ use super::rows::{
 use super::{
     AuthCode, Client, ClientStore, CodeIssue, CodeUse, EndedSession, EntryKind, Family, FeedEntry,
     IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse, RevocationStore,
-    SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey, Successor, User, UserStore,
+    SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey, Successor, TokenIds, User,
+    UserChange, UserStore,
 };
 
 /// The migrations embedded in the binary.
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// The statement that adds a feed entry. A `jti` is denied once (the first entry stands); a key
-/// or client entry replaces an older one for the same id (and so takes a new cursor).
+/// The statement that adds a feed entry. A `jti` is denied once (the first entry stands); an
+/// entry of another kind replaces an older one of its kind and id (and so takes a new cursor).
 fn entry_insert(
     id: &str,
     kind: EntryKind,
@@ -42,7 +43,7 @@ fn entry_insert(
         EntryKind::Jti => {
             "INSERT OR IGNORE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, ?)"
         }
-        EntryKind::Key | EntryKind::Client => {
+        EntryKind::Key | EntryKind::Client | EntryKind::Subject | EntryKind::Session => {
             "INSERT OR REPLACE INTO revoked_jti (jti, exp, revoked_at, kind) VALUES (?, ?, ?, ?)"
         }
     };
@@ -427,7 +428,13 @@ impl UserStore for SqliteStore {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    async fn remove_user(&self, name: &str, delete: bool, now: i64) -> StoreResult<bool> {
+    async fn cut_off_user(
+        &self,
+        name: &str,
+        change: &UserChange,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<Option<String>> {
         let _writing = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
         let Some(id) = query_scalar::<_, String>("SELECT id FROM users WHERE name = ?")
@@ -435,17 +442,25 @@ impl UserStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await?
         else {
-            return Ok(false);
+            return Ok(None);
         };
         Self::revoke_families_of(&mut tx, "user_id", &id, now).await?;
-        let sql = if delete {
-            "DELETE FROM users WHERE id = ?"
-        } else {
-            "UPDATE users SET disabled = 1 WHERE id = ?"
+        let changed = match change {
+            UserChange::Delete => Some(query("DELETE FROM users WHERE id = ?")),
+            UserChange::Disable => Some(query("UPDATE users SET disabled = 1 WHERE id = ?")),
+            UserChange::Password(hash) => {
+                Some(query("UPDATE users SET password_hash = ? WHERE id = ?").bind(hash))
+            }
+            UserChange::LogOut => None,
         };
-        query(sql).bind(&id).execute(&mut *tx).await?;
+        if let Some(changed) = changed {
+            changed.bind(&id).execute(&mut *tx).await?;
+        }
+        entry_insert(&id, EntryKind::Subject, until, now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(id))
     }
 }
 
@@ -453,7 +468,7 @@ impl UserStore for SqliteStore {
 impl ClientStore for SqliteStore {
     async fn add_client(&self, client: &Client, now: i64) -> StoreResult<()> {
         let _writing = self.writer.lock().await;
-        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at, oidc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at, oidc, roles) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(&client.id)
             .bind(&client.secret_hash)
             .bind(serde_json::to_string(&client.grants)?)
@@ -462,6 +477,7 @@ impl ClientStore for SqliteStore {
             .bind(client.introspect)
             .bind(now)
             .bind(serde_json::to_string(&client.oidc)?)
+            .bind(serde_json::to_string(&client.roles)?)
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::conflict(e, || format!("client {} already exists", client.id)))?;
@@ -503,6 +519,33 @@ impl ClientStore for SqliteStore {
             .await?
             .rows_affected();
         if deleted != 1 {
+            return Ok(false);
+        }
+        Self::revoke_families_of(&mut tx, "client_id", id, now).await?;
+        entry_insert(id, EntryKind::Client, cutoff_until, now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn rotate_secret(
+        &self,
+        id: &str,
+        secret_hash: &[u8],
+        now: i64,
+        cutoff_until: i64,
+    ) -> StoreResult<bool> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let changed =
+            query("UPDATE clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL")
+                .bind(secret_hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if changed != 1 {
             return Ok(false);
         }
         Self::revoke_families_of(&mut tx, "client_id", id, now).await?;
@@ -746,13 +789,16 @@ impl RevocationStore for SqliteStore {
         Ok(())
     }
 
-    async fn is_denied(&self, jti: &str, client_id: &str, iat: i64) -> StoreResult<bool> {
+    async fn is_denied(&self, token: &TokenIds<'_>) -> StoreResult<bool> {
         Ok(query(
-            "SELECT 1 FROM revoked_jti WHERE (kind = 'jti' AND jti = ?) OR (kind = 'client' AND jti = ? AND revoked_at >= ?)",
+            "SELECT 1 FROM revoked_jti WHERE (kind = 'jti' AND jti = ?1) OR (kind = 'session' AND jti = ?2) \
+             OR (kind = 'client' AND jti = ?3 AND revoked_at >= ?5) OR (kind = 'subject' AND jti = ?4 AND revoked_at >= ?5)",
         )
-        .bind(jti)
-        .bind(client_id)
-        .bind(iat)
+        .bind(token.jti)
+        .bind(token.sid)
+        .bind(token.client_id)
+        .bind(token.sub)
+        .bind(token.iat)
         .fetch_optional(&self.pool)
         .await?
         .is_some())
@@ -773,7 +819,7 @@ impl RevocationStore for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<FeedEntry>> {
         let rows: Vec<FeedRow> = query_as(
-            "SELECT seq, jti, exp, revoked_at, kind FROM revoked_jti WHERE seq > ? AND exp > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, jti, exp, revoked_at, revoked_ms, kind FROM revoked_jti WHERE seq > ? AND exp > ? ORDER BY seq LIMIT ?",
         )
         .bind(cursor)
         .bind(until)
@@ -859,7 +905,12 @@ impl SsoStore for SqliteStore {
         Ok(())
     }
 
-    async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<Option<EndedSession>> {
+    async fn end_session(
+        &self,
+        session_id: &str,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<Option<EndedSession>> {
         let _writing = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
         let Some(user_id): Option<String> = query_scalar("UPDATE sso_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL AND expires_at > ? RETURNING user_id")
@@ -884,6 +935,9 @@ impl SsoStore for SqliteStore {
             .bind(now)
             .bind(session_id)
             .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        entry_insert(session_id, EntryKind::Session, until, now)
             .execute(&mut *tx)
             .await?;
         let clients: Vec<(String, String)> = query_as("SELECT c.id, c.oidc FROM sso_session_clients s JOIN clients c ON c.id = s.client_id WHERE s.session_id = ? ORDER BY c.id")

@@ -50,6 +50,15 @@ pub struct Client {
     pub introspect: bool,
     /// What it registered for browser logins (OpenID Connect).
     pub oidc: OidcRegistration,
+    /// Its roles; `admin` may call the administration API.
+    pub roles: Vec<String>,
+}
+
+impl Client {
+    /// Whether the client may call the administration API.
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == "admin")
+    }
 }
 
 /// What a client registered for logins through the authorization endpoint.
@@ -216,6 +225,8 @@ pub(crate) struct FeedEntry {
     pub(crate) id: String,
     pub(crate) exp: i64,
     pub(crate) revoked_at: i64,
+    /// When the entry was written, in Unix milliseconds (the database's clock).
+    pub(crate) revoked_ms: i64,
     /// What the entry denies.
     pub(crate) kind: EntryKind,
 }
@@ -227,8 +238,14 @@ pub(crate) enum EntryKind {
     Jti,
     /// Everything a withdrawn signing key signed; verifiers fetch the keys again.
     Key,
-    /// Every token issued to a deleted client at or before `revoked_at`.
+    /// Every token issued to a client at or before `revoked_at` (deleted, or its secret
+    /// rotated).
     Client,
+    /// Every token of a user (`sub`) issued at or before `revoked_at` (disabled, password
+    /// changed, logged out everywhere).
+    Subject,
+    /// Every token carrying one SSO session's `sid` (the session ended).
+    Session,
 }
 
 impl EntryKind {
@@ -238,6 +255,8 @@ impl EntryKind {
             Self::Jti => "jti",
             Self::Key => "key",
             Self::Client => "client",
+            Self::Subject => "subject",
+            Self::Session => "session",
         }
     }
 
@@ -246,7 +265,33 @@ impl EntryKind {
         match name {
             "key" => Self::Key,
             "client" => Self::Client,
+            "subject" => Self::Subject,
+            "session" => Self::Session,
             _ => Self::Jti,
         }
     }
+}
+
+/// What happens to a user whose tokens are all revoked at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum UserChange {
+    /// Disabled: their logins are refused from now on.
+    Disable,
+    /// Deleted.
+    Delete,
+    /// Given a new password (its PHC hash).
+    Password(String),
+    /// Nothing else: "log out everywhere".
+    LogOut,
+}
+
+/// What an access token's revocation entries are looked up by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenIds<'a> {
+    pub(crate) jti: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) sub: &'a str,
+    pub(crate) sid: Option<&'a str>,
+    /// Its `iat`, Unix seconds.
+    pub(crate) iat: i64,
 }

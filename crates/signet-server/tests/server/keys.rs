@@ -59,12 +59,15 @@ fn discovery_and_jwks_are_published_with_cache_lifetimes() {
 #[test]
 fn rotation_publishes_first_then_signs_and_old_tokens_keep_verifying() {
     let (d, secret) = seeded();
-    let issuer = Issuer::start(d.path(), |c| c.jwks_max_age = Duration::from_secs(1));
+    let issuer = Issuer::start(d.path(), |c| {
+        c.jwks_max_age = Duration::from_secs(1);
+        c.key_lead_time = Duration::from_secs(1);
+    });
     let old = token(&issuer, &secret);
-    // `signet key rotate` with the same JWKS cache lifetime as the issuer: a 1 s lead time.
+    // `signet key rotate` with the same key lead time as the issuer: 1 s.
     let new_kid = crate::runtime().block_on(async {
         let mut c = crate::config(d.path());
-        c.jwks_max_age = Duration::from_secs(1);
+        c.key_lead_time = Duration::from_secs(1);
         signet_server::Admin::open(&c)
             .await
             .unwrap()
