@@ -346,8 +346,15 @@ pub(crate) async fn follow_revocations(
             guard.feed_connected();
             guard.feed_contact();
             let mut buf = String::new();
+            let mut pruned = std::time::Instant::now();
             while let Ok(Some(chunk)) = res.chunk().await {
                 guard.feed_contact();
+                // Entries whose tokens have all expired go, at most once a second (the stream
+                // carries a keep-alive even when nothing is revoked).
+                if pruned.elapsed() >= Duration::from_secs(1) {
+                    guard.prune();
+                    pruned = std::time::Instant::now();
+                }
                 buf.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = buf.find("\n\n") {
                     let event: String = buf.drain(..end + 2).collect();

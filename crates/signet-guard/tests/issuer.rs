@@ -27,6 +27,11 @@ fn config(dir: &std::path::Path) -> Config {
 }
 
 async fn start() -> Issuer {
+    start_with(|_| {}).await
+}
+
+/// An issuer whose configuration `change` adjusts.
+async fn start_with(change: impl FnOnce(&mut Config)) -> Issuer {
     let dir = tempfile::tempdir().unwrap();
     let admin = Admin::open(&config(dir.path())).await.unwrap();
     let secret = admin
@@ -48,6 +53,7 @@ async fn start() -> Issuer {
     let mut c = config(dir.path());
     c.listen = addr;
     c.issuer = format!("http://{addr}");
+    change(&mut c);
     let state = AppState::open(c).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -777,5 +783,86 @@ async fn an_id_token_presented_as_an_access_token_is_refused_by_the_guard_and_th
         0,
         "never forwarded"
     );
+    issuer.stop().await;
+}
+
+/// Polls until the guard refuses `token` as revoked; returns how long that took.
+async fn refused_within(guard: &Guard, token: &str) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if matches!(guard.verify(token).await, Err(Refusal::Revoked)) {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("still accepted after 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaked_client_secret_rotated_through_the_admin_api_kills_its_tokens_and_the_entry_expires_with_them()
+ {
+    // Two-second tokens, so that the cutoff's entry can expire within the test.
+    let issuer = start_with(|c| c.access_lifetime = Duration::from_secs(2)).await;
+    let admin = Admin::open(&config(issuer.dir.path())).await.unwrap();
+    let ops = admin
+        .register_client(signet_server::ClientSpec {
+            id: "ops".into(),
+            roles: vec!["admin".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .secret
+        .unwrap()
+        .to_string();
+    let mut o = options(&issuer);
+    o.leeway = Duration::from_secs(1);
+    let guard = Guard::from_issuer(o).await.unwrap();
+    let leaked = issuer.token().await;
+    assert!(guard.verify(&leaked).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(300)).await; // the follower connects
+    let http = reqwest::Client::new();
+    let rotate = format!("{}/admin/clients/backend/rotate-secret", issuer.base);
+    // A client without the admin role may not.
+    let res = http
+        .post(&rotate)
+        .basic_auth("backend", Some(&issuer.secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = http
+        .post(&rotate)
+        .basic_auth("ops", Some(&ops))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let done: serde_json::Value = res.json().await.unwrap();
+    let new_secret = done["client_secret"].as_str().unwrap().to_owned();
+    let took = refused_within(&guard, &leaked).await;
+    eprintln!("client cutoff reached the guard in {took:?}");
+    assert!(guard.revocations().len() >= 1);
+    // The new secret works, and its tokens pass.
+    let res = http
+        .post(format!("{}/oauth2/token", issuer.base))
+        .basic_auth("backend", Some(&new_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let fresh = body["access_token"].as_str().unwrap();
+    assert!(guard.verify(fresh).await.is_ok(), "a token after the cutoff passes");
+    // Once the last token the entry covers has expired (2 s, plus 1 s of leeway), the guard
+    // forgets it (it prunes on the stream's next keep-alive).
+    let started = Instant::now();
+    while !guard.revocations().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the entry outlived its tokens"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     issuer.stop().await;
 }

@@ -101,6 +101,8 @@ pub struct Admin {
     keys: Arc<KeyManager>,
     retention: std::time::Duration,
     access_lifetime: std::time::Duration,
+    /// Whether `access_lifetime` is the serving issuer's own (the `/admin` API), not a guess.
+    lifetime_known: bool,
     clock: Arc<dyn signet::Clock>,
 }
 
@@ -143,6 +145,7 @@ impl Admin {
             keys,
             retention: config.revocation_retention,
             access_lifetime: config.access_lifetime,
+            lifetime_known: false,
             clock: Arc::clone(&config.clock),
         })
     }
@@ -156,6 +159,7 @@ impl Admin {
             keys: Arc::clone(&issuer.keys),
             retention: issuer.config.revocation_retention,
             access_lifetime: issuer.config.access_lifetime,
+            lifetime_known: true,
             clock: Arc::clone(&issuer.config.clock),
         }
     }
@@ -169,7 +173,11 @@ impl Admin {
     /// live. A process that is not the issuer (the CLI) may not know the issuer's lifetime, so
     /// it assumes at least the longest one allowed without the long-lived setting.
     fn cutoff_until(&self, now: i64) -> i64 {
-        let lifetime = self.access_lifetime.max(crate::config::MAX_ACCESS_LIFETIME);
+        let lifetime = if self.lifetime_known {
+            self.access_lifetime
+        } else {
+            self.access_lifetime.max(crate::config::MAX_ACCESS_LIFETIME)
+        };
         now.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX))
     }
 

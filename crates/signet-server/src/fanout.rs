@@ -19,7 +19,7 @@ use tokio::sync::{Notify, broadcast};
 use crate::store::{EntryKind, FeedEntry};
 
 /// How often the broadcaster looks for entries written by other processes.
-const POLL: Duration = Duration::from_secs(1);
+const POLL: Duration = Duration::from_millis(250);
 /// Entries the channel holds for a slow stream before it must catch up from the database.
 const CAPACITY: usize = 4096;
 /// The most entries one database read returns.
