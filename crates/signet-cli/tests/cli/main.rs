@@ -10,6 +10,7 @@ mod keys;
 mod lint;
 mod oidc;
 mod remote;
+mod revocation;
 mod scale;
 mod serve;
 mod tokens;

@@ -9,13 +9,13 @@ use std::time::Duration;
 use crate::{fails, ok, signet};
 
 /// A `signet serve` process on an ephemeral port; killed when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Serve {
-    fn start(dir: &Path) -> Self {
+    pub(crate) fn start(dir: &Path) -> Self {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("signet"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
@@ -35,7 +35,7 @@ impl Serve {
 }
 
 /// Reads a child's standard error until a line has `addr=HOST:PORT`; returns it.
-fn address_from(child: &mut Child) -> String {
+pub(crate) fn address_from(child: &mut Child) -> String {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
