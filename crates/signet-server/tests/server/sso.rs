@@ -597,7 +597,14 @@ fn backchannel_receiver() -> (String, std::sync::mpsc::Receiver<(usize, String)>
 fn logout_ends_the_session_its_tokens_and_codes_and_retries_the_back_channel_until_delivered() {
     let dir = sso_seeded();
     let (receiver, bodies) = backchannel_receiver();
-    admin(dir.path(), async |a| {
+    let feed_secret = admin(dir.path(), async |a| {
+        let rs = a
+            .register_client(signet_server::ClientSpec {
+                id: "rs".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         a.register_client(signet_server::ClientSpec {
             id: "portal".into(),
             public: true,
@@ -614,6 +621,7 @@ fn logout_ends_the_session_its_tokens_and_codes_and_retries_the_back_channel_unt
         })
         .await
         .unwrap();
+        rs.secret.unwrap().to_string()
     });
     let issuer = Issuer::start(dir.path(), |_| {});
     let discovery = super::get_json(&issuer.url("/.well-known/openid-configuration"));
@@ -663,6 +671,36 @@ fn logout_ends_the_session_its_tokens_and_codes_and_retries_the_back_channel_unt
     assert!(
         !browser.cookies.contains_key("signet-sso"),
         "the cookie is cleared"
+    );
+
+    // The session's access tokens carry its sid, and one session entry in the revocation
+    // feed denies them all at every verifier.
+    let access = tokens["access_token"].as_str().unwrap();
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["sid"], sid, "the access token names its session");
+    let mut res = agent()
+        .get(&format!("{}?after=0", issuer.url("/oauth2/revocations")))
+        .header(
+            "authorization",
+            &format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("rs:{feed_secret}"))
+            ),
+        )
+        .call()
+        .unwrap();
+    let page: Value = serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+    let entry = page["revocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["sid"] == sid)
+        .unwrap_or_else(|| panic!("no session entry in {page}"));
+    assert!(entry["exp"].as_i64().unwrap() >= claims["exp"].as_i64().unwrap());
+    assert!(
+        entry["revoked_at"].as_i64().unwrap() > 1_000_000_000_000,
+        "milliseconds"
     );
 
     // The session's refresh token and access token are dead.
