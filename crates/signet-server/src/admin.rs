@@ -193,6 +193,10 @@ impl Admin {
                 what: "user",
                 id: name.to_owned(),
             })?;
+        let password = matches!(change, UserChange::Password(_));
+        if let Err(e) = crate::domain::ssf::user_revoked(&self.store, &id, password, now).await {
+            tracing::error!(error = %e, "the CAEP events could not be queued for SSF streams");
+        }
         past_second(now).await;
         Ok(id)
     }
@@ -503,15 +507,23 @@ fn check_registration(grants: &[String], oidc: &OidcRegistration) -> Result<()> 
         .chain(&oidc.post_logout_redirect_uris)
         .chain(&oidc.backchannel_logout_uri);
     for uri in uris {
-        let parsed =
-            url::Url::parse(uri).map_err(|e| anyhow::anyhow!("{uri:?} is not a URL: {e}"))?;
-        if parsed.fragment().is_some() {
-            bail!("{uri:?} has a fragment, which a redirect URI cannot have");
-        }
-        let loopback = parsed.scheme() == "http" && crate::config::is_loopback_host(&parsed);
-        if parsed.scheme() != "https" && !loopback {
-            bail!("{uri:?} must be https (plain http only on a loopback address)");
-        }
+        check_endpoint(uri).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
+/// Refuses a URL the issuer would send a browser or a request to unless it is absolute,
+/// without a fragment, and `https` (plain `http` only on a loopback address, RFC 8252).
+pub(crate) fn check_endpoint(uri: &str) -> std::result::Result<(), String> {
+    let parsed = url::Url::parse(uri).map_err(|e| format!("{uri:?} is not a URL: {e}"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("{uri:?} has a fragment, which it cannot have"));
+    }
+    let loopback = parsed.scheme() == "http" && crate::config::is_loopback_host(&parsed);
+    if parsed.scheme() != "https" && !loopback {
+        return Err(format!(
+            "{uri:?} must be https (plain http only on a loopback address)"
+        ));
     }
     Ok(())
 }

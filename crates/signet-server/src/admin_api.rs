@@ -10,12 +10,11 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use crate::admin::{Admin, AdminError};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::form::{Form, authenticate};
+use crate::form::{Form, authenticate, json_body};
 use crate::wire::AdminDone;
 
 /// The body of `/admin/users/{name}/password` (no `Debug`: it holds the password).
@@ -65,17 +64,6 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Admin, ApiError>
         state,
         std::sync::Arc::clone(&state.master),
     ))
-}
-
-/// A JSON body, or the default when the body is empty.
-fn body<T: DeserializeOwned + Default>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
-    let bytes = body.map_err(|_| ApiError::TooLarge)?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(&bytes).map_err(|_| {
-        ApiError::InvalidRequest("the body must be a JSON object of the documented fields")
-    })
 }
 
 fn id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -149,7 +137,7 @@ pub(crate) async fn set_password(
 ) -> Result<Json<AdminDone>, ApiError> {
     let name = id(path)?;
     let admin = admin(&state, &headers).await?;
-    let Some(NewPassword { password }) = body::<Option<NewPassword>>(raw)? else {
+    let Some(NewPassword { password }) = json_body::<Option<NewPassword>>(raw)? else {
         return Err(ApiError::InvalidRequest(
             "the body must carry the new password",
         ));
@@ -218,7 +206,7 @@ pub(crate) async fn revoke_key(
 ) -> Result<Json<AdminDone>, ApiError> {
     let kid = id(path)?;
     let admin = admin(&state, &headers).await?;
-    let KeyRevocation { force } = body(raw)?;
+    let KeyRevocation { force } = json_body(raw)?;
     let ended = admin.revoke_key(&kid, force).await?;
     let Json(mut done) = changed(&state, "key revoked", kid);
     done.logins_ended = Some(ended);
@@ -234,7 +222,7 @@ pub(crate) async fn rotate_key(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AdminDone>, ApiError> {
     let admin = admin(&state, &headers).await?;
-    let KeyRotation { now } = body(raw)?;
+    let KeyRotation { now } = json_body(raw)?;
     let kid = if now {
         admin.rotate_key_now().await?
     } else {

@@ -177,6 +177,26 @@ impl AppState {
                 post(crate::admin_api::revoke_key),
             )
             .route("/admin/keys/rotate", post(crate::admin_api::rotate_key))
+            .route(
+                "/.well-known/ssf-configuration",
+                get(crate::ssf::configuration),
+            )
+            .route(
+                "/ssf/streams",
+                post(crate::ssf::create)
+                    .get(crate::ssf::read)
+                    .patch(crate::ssf::update)
+                    .put(crate::ssf::replace)
+                    .delete(crate::ssf::delete),
+            )
+            .route(
+                "/ssf/status",
+                get(crate::ssf::status).post(crate::ssf::set_status),
+            )
+            .route("/ssf/subjects:add", post(crate::ssf::add_subject))
+            .route("/ssf/subjects:remove", post(crate::ssf::remove_subject))
+            .route("/ssf/verify", post(crate::ssf::verify))
+            .route("/ssf/poll/{stream_id}", post(crate::ssf::poll))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .fallback(not_found)
@@ -376,6 +396,7 @@ pub async fn serve_with(
     state.follow_changes().await;
     let housekeeping = tokio::spawn(state.clone().housekeeping());
     let broadcaster = tokio::spawn(crate::feed::broadcaster(state.clone()));
+    let pusher = tokio::spawn(crate::domain::ssf::push_forever((*state).clone()));
     let app = extra.merge(state.router());
     let stop = Arc::clone(&state.stop);
     let shutdown = async move {
@@ -388,6 +409,7 @@ pub async fn serve_with(
         .context("server failed");
     housekeeping.abort();
     broadcaster.abort();
+    pusher.abort();
     if let Some(m) = metrics {
         let _ = m.await;
     }

@@ -175,6 +175,19 @@ pub(crate) async fn authenticate(
     }
 }
 
+/// A JSON request body, or the default when the body is empty.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned + Default>(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<T, ApiError> {
+    let bytes = body.map_err(|_| ApiError::TooLarge)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|_| {
+        ApiError::InvalidRequest("the body must be a JSON object of the documented members")
+    })
+}
+
 /// Entry points for the fuzz targets in `fuzz/` (the `fuzzing` feature only).
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing {

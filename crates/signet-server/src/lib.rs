@@ -25,6 +25,7 @@ mod pages;
 mod passwords;
 mod sealing;
 mod session;
+mod ssf;
 mod store;
 mod wire;
 

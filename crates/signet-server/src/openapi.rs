@@ -141,6 +141,18 @@ pub(crate) struct SessionLogin {
         crate::admin_api::revoke_session,
         crate::admin_api::revoke_key,
         crate::admin_api::rotate_key,
+        crate::ssf::configuration,
+        crate::ssf::create,
+        crate::ssf::read,
+        crate::ssf::update,
+        crate::ssf::replace,
+        crate::ssf::delete,
+        crate::ssf::status,
+        crate::ssf::set_status,
+        crate::ssf::add_subject,
+        crate::ssf::remove_subject,
+        crate::ssf::verify,
+        crate::ssf::poll,
         crate::app::discovery,
         crate::app::jwks,
         crate::app::ready,
@@ -162,7 +174,9 @@ pub(crate) struct SessionLogin {
         crate::wire::AdminDone,
         crate::admin_api::NewPassword,
         crate::admin_api::KeyRevocation,
-        crate::admin_api::KeyRotation
+        crate::admin_api::KeyRotation,
+        crate::domain::ssf::StreamConfig,
+        crate::domain::ssf::Delivery
     )),
     modifiers(&ClientBasic)
 )]

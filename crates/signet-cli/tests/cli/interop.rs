@@ -20,7 +20,7 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn missing(what: &str) -> bool {
+pub(crate) fn missing(what: &str) -> bool {
     assert!(
         std::env::var_os("CI").is_none(),
         "CI must install {what} (see .ci/run)"

@@ -13,6 +13,7 @@ mod remote;
 mod revocation;
 mod scale;
 mod serve;
+mod ssf;
 mod tokens;
 mod usage;
 

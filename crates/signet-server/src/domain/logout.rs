@@ -78,6 +78,22 @@ pub(crate) async fn end_session(issuer: &Issuer, session_id: &str) -> Result<boo
     };
     issuer.fanout.wake();
     tracing::info!("SSO session ended");
+    let revoked = serde_json::json!({ "event_timestamp": now, "initiating_entity": "user" });
+    let subject = super::ssf::Subject::Session {
+        user: &ended.user_id,
+        sid: session_id,
+    };
+    if let Err(e) = super::ssf::publish(
+        &issuer.store,
+        super::ssf::SESSION_REVOKED,
+        revoked,
+        subject,
+        now,
+    )
+    .await
+    {
+        tracing::error!(error = %e, "the session-revoked event could not be queued for SSF streams");
+    }
     let ring = issuer.keys.current(now).await?;
     for (client_id, uri) in ended.clients {
         let Some(uri) = uri else { continue };

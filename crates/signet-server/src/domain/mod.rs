@@ -7,6 +7,7 @@
 pub(crate) mod grants;
 pub(crate) mod keys;
 pub(crate) mod logout;
+pub(crate) mod ssf;
 pub(crate) mod sso;
 pub(crate) mod tokens;
 

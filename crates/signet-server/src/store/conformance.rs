@@ -845,3 +845,90 @@ async fn one_entry_revokes_a_whole_user_client_or_session_and_kinds_never_collid
         );
     }
 }
+
+#[tokio::test]
+async fn ssf_outbox_delivers_each_event_until_acknowledged_and_one_claim_wins() {
+    for (name, store, _dir) in stores().await {
+        let stream = super::ssf::SsfStream {
+            id: "st1".into(),
+            client_id: "siem".into(),
+            config: "{}".into(),
+            push: 1,
+            status: "enabled".into(),
+            reason: None,
+            created_at: NOW,
+        };
+        store.add_stream(&stream).await.unwrap();
+        assert!(store.stream("st1").await.unwrap().is_some(), "{name}");
+        store
+            .set_subject("st1", "{\"format\":\"opaque\",\"id\":\"x\"}", false)
+            .await
+            .unwrap();
+        store
+            .set_subject("st1", "{\"format\":\"opaque\",\"id\":\"x\"}", true)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.subjects("st1").await.unwrap(),
+            vec![("{\"format\":\"opaque\",\"id\":\"x\"}".to_owned(), true)],
+            "{name}"
+        );
+        let events: Vec<(String, String, String)> = (0..3)
+            .map(|i| ("st1".to_owned(), format!("j{i}"), "{}".to_owned()))
+            .collect();
+        store.enqueue(&events, NOW).await.unwrap();
+        let due = store.due(NOW, 10).await.unwrap();
+        assert_eq!(due.len(), 3, "{name}");
+        // Two instances claim the same attempt: one wins; the event is not due again before
+        // its retry time.
+        assert!(
+            store.claim(due[0].seq, NOW, NOW + 2).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.claim(due[0].seq, NOW, NOW + 2).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(store.due(NOW + 1, 10).await.unwrap().len(), 2, "{name}");
+        assert_eq!(
+            store.due(NOW + 2, 10).await.unwrap()[0].attempts,
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .ack(
+                    "st1",
+                    &["j0".to_owned(), "j1".to_owned(), "nope".to_owned()],
+                    NOW
+                )
+                .await
+                .unwrap(),
+            2,
+            "{name}"
+        );
+        let left: Vec<String> = store
+            .pending("st1", 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.jti)
+            .collect();
+        assert_eq!(left, ["j2"], "{name}");
+        // Another client may not change or delete the stream; its owner may.
+        let mut paused = stream.clone();
+        paused.status = "paused".into();
+        assert!(store.save_stream(&paused).await.unwrap(), "{name}");
+        assert!(
+            store.due(NOW + 10, 10).await.unwrap().is_empty(),
+            "{name}: paused holds"
+        );
+        assert!(
+            !store.delete_stream("st1", "other").await.unwrap(),
+            "{name}"
+        );
+        assert!(store.delete_stream("st1", "siem").await.unwrap(), "{name}");
+        assert!(store.pending("st1", 10).await.unwrap().is_empty(), "{name}");
+        store.prune_events(NOW, NOW).await.unwrap();
+    }
+}

@@ -15,6 +15,7 @@ mod batch;
 mod postgres;
 mod rows;
 mod sqlite;
+pub(crate) mod ssf;
 mod types;
 
 pub(crate) use types::{
@@ -277,6 +278,7 @@ pub(crate) trait Store:
     + RefreshStore
     + RevocationStore
     + SsoStore
+    + ssf::SsfStore
     + std::fmt::Debug
     + Send
     + Sync

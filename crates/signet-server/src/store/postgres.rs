@@ -894,3 +894,5 @@ impl Store for PgStore {
         Ok(())
     }
 }
+
+super::ssf::ssf_store!(PgStore);

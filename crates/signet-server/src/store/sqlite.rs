@@ -1008,3 +1008,5 @@ impl Store for SqliteStore {
         Ok(())
     }
 }
+
+super::ssf::ssf_store!(SqliteStore);
