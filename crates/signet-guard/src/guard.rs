@@ -42,6 +42,8 @@ struct Inner {
     cache: Option<VerifiedCache>,
     cookie: Option<String>,
     clock: Arc<dyn Clock>,
+    /// The `iss` its tokens must carry.
+    issuer: String,
 }
 
 /// Builds a [`Guard`].
@@ -62,6 +64,16 @@ impl Guard {
     /// The time now on the guard's clock, in Unix seconds.
     fn now(&self) -> u64 {
         self.inner.clock.now()
+    }
+
+    /// The guard's clock.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.inner.clock)
+    }
+
+    /// The issuer whose tokens the guard accepts (their `iss`).
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
     }
 
     /// A guard over these keys for tokens from `issuer` meant for `audience`. Only access
@@ -468,7 +480,7 @@ impl GuardBuilder {
     /// The guard.
     pub fn build(self) -> Guard {
         let mut rules = Validation::builder()
-            .issuer(self.issuer)
+            .issuer(self.issuer.clone())
             .audience(self.audience)
             .leeway(Duration::from_secs(self.leeway))
             .clock(Arc::clone(&self.clock));
@@ -491,6 +503,7 @@ impl GuardBuilder {
                 cache: self.cache.map(VerifiedCache::new),
                 cookie: self.cookie,
                 clock: self.clock,
+                issuer: self.issuer,
             }),
         }
     }

@@ -39,6 +39,7 @@ mod metrics;
 pub mod proxy;
 mod remote;
 mod revocation;
+pub mod ssf;
 
 pub use cache::DEFAULT_CAPACITY;
 pub use error::Refusal;

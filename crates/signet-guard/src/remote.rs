@@ -76,7 +76,7 @@ pub(crate) fn same_origin(a: &str, b: &str) -> bool {
     }
 }
 
-async fn get_json(
+pub(crate) async fn get_json(
     http: &reqwest::Client,
     url: &str,
     auth: Option<&str>,
