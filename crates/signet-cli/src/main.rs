@@ -79,11 +79,20 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
+            let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+            let mut first = lines
                 .next()
                 .unwrap_or("invalid usage")
-                .trim_start_matches("error: ");
+                .trim_start_matches("error: ")
+                .to_owned();
+            // "the following required arguments were not provided:" names them on the lines
+            // after it: keep them on the one line.
+            if first.ends_with(':') {
+                let named: Vec<&str> = lines
+                    .take_while(|l| l.starts_with('-') || l.starts_with('<'))
+                    .collect();
+                first = format!("{first} {}", named.join(", "));
+            }
             eprintln!("signet: {first}\nhint: see `signet --help`, or `--help` after any command");
             return ExitCode::from(USAGE);
         }

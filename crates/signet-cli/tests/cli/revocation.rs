@@ -84,8 +84,14 @@ impl World {
             ["backend", "batch", "reports"]
                 .into_iter()
                 .map(|id| {
-                    let added = ok(&["client", "add", id, "--audience", API, "--data-dir", &data]);
-                    (id, secret_of(&added))
+                    let mut args = vec!["client", "add", id, "--audience", API];
+                    if id == "batch" {
+                        // A confidential client with logins of its own (refresh tokens).
+                        args.extend(["--grant", "client_credentials", "--grant", "password"]);
+                        args.extend(["--grant", "refresh_token"]);
+                    }
+                    args.extend(["--data-dir", &data]);
+                    (id, secret_of(&ok(&args)))
                 })
                 .collect();
         let backend = secrets["backend"].clone();
@@ -315,6 +321,16 @@ fn leaked_client_secret_deleted_client_and_compromised_key_kill_the_tokens_they_
     let batch_secret = w.secrets["batch"].clone();
     let reports_secret = w.secrets["reports"].clone();
     let batch = w.client_token("batch", &batch_secret).unwrap();
+    let (status, login) = w.token_request(
+        &[
+            ("grant_type", "password"),
+            ("username", "erin"),
+            ("password", "erin-password-1"),
+        ],
+        Some(&basic("batch", &batch_secret)),
+    );
+    assert_eq!(status, 200, "{login}");
+    let batch_refresh = login["refresh_token"].as_str().unwrap().to_owned();
     let reports = w.client_token("reports", &reports_secret).unwrap();
     let (erin, _) = w.log_in("erin", "erin-password-1");
     w.passes(&batch, "batch");
@@ -343,6 +359,14 @@ fn leaked_client_secret_deleted_client_and_compromised_key_kill_the_tokens_they_
         }
     };
     w.passes(&fresh, "a token of the new secret");
+    let (status, _) = w.token_request(
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &batch_refresh),
+        ],
+        Some(&basic("batch", &new_secret)),
+    );
+    assert_eq!(status, 400, "the client's logins ended with its old secret");
     let started = Instant::now();
     while w.client_token("batch", &batch_secret).is_ok() {
         assert!(
@@ -397,6 +421,22 @@ fn leaked_client_secret_deleted_client_and_compromised_key_kill_the_tokens_they_
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+
+    // A rotation honours the lead time it is given (the issuer's key_lead_time setting).
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let out = ok(&["key", "rotate", "--lead-time", "90s", "--data-dir", &w.data]);
+    assert!(out.contains("signs in 90 s"), "{out}");
+    let listed = ok(&["key", "list", "--data-dir", &w.data]);
+    let next: u64 = listed
+        .lines()
+        .find(|l| l.contains("\tnext\t"))
+        .and_then(|l| l.split("active_from=").nth(1))
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no next key in {listed}"));
+    assert!((before + 89..=before + 92).contains(&next), "{listed}");
 }
 
 impl World {
@@ -508,4 +548,50 @@ fn admin_api_revokes_a_user_for_an_admin_client_only() {
         );
     }
     let _ = std::io::stderr().flush();
+}
+
+#[test]
+fn revocation_commands_on_unknown_names_or_without_their_flags_fail_with_one_line() {
+    let d = crate::dir();
+    let data = d.path().join("data");
+    let data = data.to_str().unwrap();
+    ok(&["client", "add", "web", "--public", "--data-dir", data]);
+    for (args, expected) in [
+        (vec!["user", "revoke", "nobody"], "no user nobody"),
+        (vec!["user", "disable", "nobody"], "no user nobody"),
+        (
+            vec!["client", "rotate-secret", "nobody"],
+            "no client nobody",
+        ),
+        (
+            vec!["client", "rotate-secret", "web"],
+            "web is a public client: it has no secret",
+        ),
+        (
+            vec!["key", "revoke", "no-such-kid"],
+            "no signing key no-such-kid",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--data-dir", data]);
+        let err = crate::fails(&all, 1);
+        assert_eq!(err.trim(), format!("signet: {expected}"), "{args:?}");
+    }
+    // The password is only ever read from standard input.
+    let err = crate::fails(&["user", "set-password", "alice", "--data-dir", data], 2);
+    assert!(err.contains("--password-stdin"), "{err}");
+    let err = crate::fails(
+        &[
+            "client",
+            "add",
+            "spa",
+            "--public",
+            "--role",
+            "admin",
+            "--data-dir",
+            data,
+        ],
+        1,
+    );
+    assert!(err.contains("cannot have the admin role"), "{err}");
 }
