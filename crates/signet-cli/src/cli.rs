@@ -107,6 +107,10 @@ pub(crate) enum KeyCommand {
         /// setting [default: 5m].
         #[arg(long, env = "SIGNET_KEY_LEAD_TIME", conflicts_with = "now")]
         lead_time: Option<String>,
+        /// The issuer's TOML configuration file, for its `key_lead_time` (a flag or variable
+        /// wins over it).
+        #[arg(long, env = "SIGNET_CONFIG")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         dir: DataDir,
     },

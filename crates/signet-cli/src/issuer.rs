@@ -78,13 +78,16 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Flags (and their `SIGNET_*` variables) over the file, over the defaults.
+/// Reads the issuer's TOML configuration file.
+fn read_file_config(path: &std::path::Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message()))
+}
+
 fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
     let file: FileConfig = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read config file {}", path.display()))?;
-            toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message()))?
-        }
+        Some(path) => read_file_config(path)?,
         None => FileConfig::default(),
     };
     let mut config = Config::new();
@@ -509,10 +512,19 @@ pub(crate) fn key_list(dir: &DataDir) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn key_rotate(dir: &DataDir, now: bool, lead_time: Option<&str>) -> Result<()> {
+pub(crate) fn key_rotate(
+    dir: &DataDir,
+    now: bool,
+    lead_time: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<()> {
     let mut config = admin_config(dir);
-    if let Some(lead) = lead_time {
-        config.key_lead_time = parse_duration(lead)?;
+    let from_file = match file {
+        Some(path) => read_file_config(path)?.key_lead_time,
+        None => None,
+    };
+    if let Some(lead) = lead_time.map(str::to_owned).or(from_file) {
+        config.key_lead_time = parse_duration(&lead)?;
     }
     let kid = runtime()?.block_on(async {
         let admin = Admin::open(&config).await?;

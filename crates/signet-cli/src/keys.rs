@@ -285,8 +285,9 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
         KeyCommand::Rotate {
             now,
             lead_time,
+            config,
             dir,
-        } => crate::issuer::key_rotate(&dir, now, lead_time.as_deref()),
+        } => crate::issuer::key_rotate(&dir, now, lead_time.as_deref(), config.as_deref()),
         KeyCommand::Revoke { kid, force, dir } => crate::issuer::key_revoke(&dir, &kid, force),
         KeyCommand::Thumbprint(input) => {
             let key = public_key(&input.file, parse_alg(input.alg.as_deref())?)?;

@@ -245,7 +245,12 @@ impl Admin {
         let now = self.now();
         if !self
             .store
-            .rotate_secret(id, &hash, now, self.cutoff_until(now))
+            .cut_off_client(
+                id,
+                &crate::store::ClientChange::Secret(hash),
+                now,
+                self.cutoff_until(now),
+            )
             .await?
         {
             return Err(AdminError::NotFound {
@@ -431,7 +436,12 @@ impl Admin {
         let now = self.now();
         if !self
             .store
-            .delete_client(id, now, self.cutoff_until(now))
+            .cut_off_client(
+                id,
+                &crate::store::ClientChange::Delete,
+                now,
+                self.cutoff_until(now),
+            )
             .await?
         {
             return Err(AdminError::NotFound {

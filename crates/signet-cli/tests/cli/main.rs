@@ -61,7 +61,12 @@ pub(crate) fn fails(args: &[&str], code: i32) -> String {
 pub(crate) fn add_confidential(args: &[&str]) -> String {
     let mut all = vec!["client", "add"];
     all.extend_from_slice(args);
-    ok(&all)
+    secret_of(&ok(&all))
+}
+
+/// The secret a `signet client add` or `rotate-secret` printed once.
+pub(crate) fn secret_of(printed: &str) -> String {
+    printed
         .split("(shown once): ")
         .nth(1)
         .expect("a generated secret")

@@ -12,9 +12,10 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::serve::{Serve, address_from};
-use crate::{ok, signet};
+use crate::{ok, secret_of, signet};
 
 const API: &str = "orders-api";
+const PORTAL_CB: &str = "http://127.0.0.1:9/portal/callback";
 
 /// An issuer, `signet proxy` in front of an upstream, and a guard in this process.
 struct World {
@@ -35,15 +36,6 @@ impl Drop for World {
         let _ = self.proxy.kill();
         let _ = self.proxy.wait();
     }
-}
-
-fn secret_of(added: &str) -> String {
-    added
-        .split("(shown once): ")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_owned()
 }
 
 fn basic(id: &str, secret: &str) -> String {
@@ -77,6 +69,25 @@ impl World {
             "refresh_token",
             "--audience",
             API,
+            "--data-dir",
+            &data,
+        ]);
+        ok(&[
+            "client",
+            "add",
+            "portal",
+            "--public",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token",
+            "--redirect-uri",
+            PORTAL_CB,
+            "--scope",
+            "openid",
+            "--audience",
+            API,
+            "--first-party",
             "--data-dir",
             &data,
         ]);
@@ -437,6 +448,18 @@ fn leaked_client_secret_deleted_client_and_compromised_key_kill_the_tokens_they_
         .and_then(|t| t.trim().parse().ok())
         .unwrap_or_else(|| panic!("no next key in {listed}"));
     assert!((before + 89..=before + 92).contains(&next), "{listed}");
+    // Or from the issuer's configuration file, as `signet serve --config` reads it.
+    let toml = std::path::Path::new(&w.data).join("../signet.toml");
+    std::fs::write(&toml, "key_lead_time = \"2m\"\n").unwrap();
+    let out = ok(&[
+        "key",
+        "rotate",
+        "--config",
+        toml.to_str().unwrap(),
+        "--data-dir",
+        &w.data,
+    ]);
+    assert!(out.contains("signs in 120 s"), "{out}");
 }
 
 impl World {
@@ -594,4 +617,209 @@ fn revocation_commands_on_unknown_names_or_without_their_flags_fail_with_one_lin
         1,
     );
     assert!(err.contains("cannot have the admin role"), "{err}");
+}
+
+/// A browser's single sign-on at the issuer's login page, as the `portal` client.
+struct Browser {
+    agent: ureq::Agent,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .build()
+                .into(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        let pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        pairs.join("; ")
+    }
+
+    /// Keeps the answer's cookies; returns (status, Location, body).
+    fn keep(&mut self, mut res: ureq::http::Response<ureq::Body>) -> (u16, String, String) {
+        for set in res.headers().get_all("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(k, _)| k != name);
+            self.cookies.push((name.to_owned(), value.to_owned()));
+        }
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (
+            res.status().as_u16(),
+            location,
+            res.body_mut().read_to_string().unwrap(),
+        )
+    }
+
+    /// Logs `user` in at the login page and exchanges the code: the token response.
+    fn log_in(&mut self, base: &str, user: &str, password: &str) -> Value {
+        let verifier = "a-pkce-verifier-of-enough-length-for-rfc-7636-0123456789";
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
+        );
+        // The callback URI needs no escaping in a query (RFC 3986 allows ':' and '/' there).
+        let url = format!(
+            "{base}/oauth2/authorize?response_type=code&client_id=portal&redirect_uri={PORTAL_CB}&scope=openid&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"
+        );
+        let res = self
+            .agent
+            .get(&url)
+            .header("cookie", &self.cookie_header())
+            .call()
+            .unwrap();
+        let (status, _, page) = self.keep(res);
+        assert_eq!(status, 200, "{page}");
+        let mut form: Vec<(String, String)> = page
+            .split("<input type=\"hidden\" name=\"")
+            .skip(1)
+            .map(|rest| {
+                let (name, rest) = rest.split_once('"').unwrap();
+                let value = rest
+                    .split("value=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                (
+                    name.to_owned(),
+                    value
+                        .replace("&amp;", "&")
+                        .replace("&#39;", "'")
+                        .replace("&quot;", "\""),
+                )
+            })
+            .collect();
+        form.push(("username".into(), user.into()));
+        form.push(("password".into(), password.into()));
+        let res = self
+            .agent
+            .post(format!("{base}/oauth2/login"))
+            .header("cookie", &self.cookie_header())
+            .header("origin", base)
+            .send_form(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .unwrap();
+        let (status, location, body) = self.keep(res);
+        assert_eq!(status, 303, "{body}");
+        // Codes are base64url: no percent-decoding needed.
+        let code = location
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("code="))
+            .unwrap()
+            .to_owned();
+        let mut res = self
+            .agent
+            .post(format!("{base}/oauth2/token"))
+            .send_form([
+                ("grant_type", "authorization_code"),
+                ("client_id", "portal"),
+                ("code", code.as_str()),
+                ("redirect_uri", PORTAL_CB),
+                ("code_verifier", verifier),
+            ])
+            .unwrap();
+        serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap()
+    }
+}
+
+#[test]
+fn sso_logout_and_a_session_revoked_by_the_admin_api_kill_that_sessions_tokens_only() {
+    let w = World::start();
+    let base = w.server.base.clone();
+    let (mut laptop, mut phone) = (Browser::new(), Browser::new());
+    let on_laptop = laptop.log_in(&base, "alice", "alice-password-1");
+    let on_phone = phone.log_in(&base, "alice", "alice-password-1");
+    let access = |t: &Value| t["access_token"].as_str().unwrap().to_owned();
+    let sid_of = |t: &Value| {
+        let payload = access(t).split('.').nth(1).unwrap().to_owned();
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        claims["sid"].as_str().unwrap().to_owned()
+    };
+    assert_ne!(sid_of(&on_laptop), sid_of(&on_phone), "two sessions");
+    let (bob, _) = w.log_in("bob", "bob-password-1");
+    for t in [access(&on_laptop), access(&on_phone), bob.clone()] {
+        w.passes(&t, "a live login");
+    }
+
+    // The laptop's user logs out (RP-initiated, with the ID token as hint).
+    let t0 = Instant::now();
+    let logout = format!(
+        "{base}/oauth2/logout?id_token_hint={}",
+        on_laptop["id_token"].as_str().unwrap()
+    );
+    let res = laptop
+        .agent
+        .get(&logout)
+        .header("cookie", &laptop.cookie_header())
+        .call()
+        .unwrap();
+    assert!(res.status().as_u16() < 400, "logout: {}", res.status());
+    w.refused_within(&access(&on_laptop), "SSO logout", t0);
+    let refresh = on_laptop["refresh_token"].as_str().unwrap();
+    let (status, _) = w.token_request(
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "portal"),
+            ("refresh_token", refresh),
+        ],
+        None,
+    );
+    assert_eq!(status, 400, "the session's refresh token is dead");
+    w.passes(&access(&on_phone), "the same user's other session");
+    w.passes(&bob, "another user's token");
+
+    // An administrator ends the phone's session by its sid.
+    let out = signet()
+        .args([
+            "client",
+            "add",
+            "ops",
+            "--role",
+            "admin",
+            "--data-dir",
+            &w.data,
+        ])
+        .output()
+        .unwrap();
+    let ops = basic("ops", &secret_of(&String::from_utf8(out.stdout).unwrap()));
+    let path = format!("/admin/sessions/{}/revoke", sid_of(&on_phone));
+    let started = Instant::now();
+    let mut t0;
+    loop {
+        t0 = Instant::now();
+        let (status, body) = w.admin_post(&path, &ops, None);
+        if status == 200 {
+            break;
+        }
+        // The issuer learns of the new admin client from the store within a couple of seconds.
+        assert!(
+            status == 401 && started.elapsed() < Duration::from_secs(5),
+            "{status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    w.refused_within(&access(&on_phone), "POST /admin/sessions/{sid}/revoke", t0);
+    w.passes(&bob, "another user's token");
+    let (status, _) = w.admin_post(&path, &ops, None);
+    assert_eq!(status, 404, "the session has ended already");
 }

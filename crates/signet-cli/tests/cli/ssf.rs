@@ -7,16 +7,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::serve::Serve;
-use crate::{ok, signet};
-
-fn secret_of(added: &str) -> String {
-    added
-        .split("(shown once): ")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_owned()
-}
+use crate::{ok, secret_of, signet};
 
 #[test]
 fn ssf_receiver_in_python_gets_verified_sets_by_push_after_an_outage_and_by_poll() {

@@ -128,16 +128,8 @@ fn logout_token(
 
 /// POSTs `logout_token` to `uri` until it answers 2xx, waiting longer after each failure.
 async fn deliver(uri: String, token: String, client_id: String) {
-    let http = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the back-channel logout client");
-            return;
-        }
+    let Some(http) = super::outbound("back-channel logout") else {
+        return;
     };
     for wait in std::iter::once(Duration::ZERO).chain(RETRIES) {
         tokio::time::sleep(wait).await;

@@ -68,6 +68,18 @@ impl Issuer {
     }
 }
 
+/// The HTTP client for what the issuer sends to receivers it does not control (back-channel
+/// logout tokens, pushed security events): 5 s per attempt, redirects never followed. `None`
+/// (logged) if it cannot be built.
+pub(crate) fn outbound(purpose: &'static str) -> Option<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .inspect_err(|e| tracing::error!(error = %e, purpose, "cannot build the HTTP client"))
+        .ok()
+}
+
 /// Why the domain refused or failed a request.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -292,16 +292,8 @@ fn backoff(attempts: i64) -> i64 {
 /// `application/secevent+jwt`; a 2xx answer acknowledges it, anything else is retried with
 /// backoff. Of several instances, one claims each attempt.
 pub(crate) async fn push_forever(issuer: Issuer) {
-    let http = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the SSF push client");
-            return;
-        }
+    let Some(http) = super::outbound("SSF push") else {
+        return;
     };
     let mut last_prune = 0;
     loop {

@@ -527,14 +527,14 @@ async fn users_and_clients_are_unique_and_their_removal_ends_their_logins() {
         );
         assert!(
             store
-                .delete_client("backend", NOW, NOW + 900)
+                .cut_off_client("backend", &super::ClientChange::Delete, NOW, NOW + 900)
                 .await
                 .unwrap()
         );
         assert!(store.client("backend").await.unwrap().is_none());
         assert!(
             !store
-                .delete_client("backend", NOW, NOW + 900)
+                .cut_off_client("backend", &super::ClientChange::Delete, NOW, NOW + 900)
                 .await
                 .unwrap()
         );
@@ -761,7 +761,12 @@ async fn one_entry_revokes_a_whole_user_client_or_session_and_kinds_never_collid
         // A client entry of the same id is its own entry.
         assert!(
             store
-                .rotate_secret("alice-app", &[7; 32], NOW + 6, NOW + 606)
+                .cut_off_client(
+                    "alice-app",
+                    &super::ClientChange::Secret(vec![7; 32]),
+                    NOW + 6,
+                    NOW + 606,
+                )
                 .await
                 .unwrap()
         );
@@ -776,7 +781,12 @@ async fn one_entry_revokes_a_whole_user_client_or_session_and_kinds_never_collid
         );
         assert!(
             !store
-                .rotate_secret("nobody", &[7; 32], NOW, NOW)
+                .cut_off_client(
+                    "nobody",
+                    &super::ClientChange::Secret(vec![7; 32]),
+                    NOW,
+                    NOW
+                )
                 .await
                 .unwrap()
         );

@@ -19,8 +19,8 @@ pub(crate) mod ssf;
 mod types;
 
 pub(crate) use types::{
-    AuthCode, CodeIssue, CodeUse, EndedSession, EntryKind, Family, FeedEntry, IssuedAccess,
-    KeyAddition, RefreshUse, SsoSession, StoredKey, Successor, TokenIds, UserChange,
+    AuthCode, ClientChange, CodeIssue, CodeUse, EndedSession, EntryKind, Family, FeedEntry,
+    IssuedAccess, KeyAddition, RefreshUse, SsoSession, StoredKey, Successor, TokenIds, UserChange,
 };
 pub use types::{Client, OidcRegistration, Profile, User};
 
@@ -108,17 +108,14 @@ pub(crate) trait ClientStore {
     async fn clients(&self) -> StoreResult<Vec<Client>>;
     /// Replaces a client's scopes. False if there is no such client.
     async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> StoreResult<bool>;
-    /// Deletes a client, revokes its logins, and publishes a client cutoff (every token issued
-    /// to it at or before `now`, kept in the feed until `cutoff_until`), in one transaction.
-    /// False if there is no such client (and then nothing changes).
-    async fn delete_client(&self, id: &str, now: i64, cutoff_until: i64) -> StoreResult<bool>;
-    /// Replaces a confidential client's secret, revokes its logins, and publishes a client
-    /// cutoff as [`ClientStore::delete_client`] does, in one transaction. False if there is no
-    /// such confidential client (and then nothing changes).
-    async fn rotate_secret(
+    /// Deletes a client or replaces a confidential client's secret, as `change` says, revokes
+    /// its logins, and publishes a client cutoff (every token issued to it at or before `now`,
+    /// kept in the feed until `cutoff_until`), in one transaction. False if there is no such
+    /// client (for a new secret: no such confidential client), and then nothing changes.
+    async fn cut_off_client(
         &self,
         id: &str,
-        secret_hash: &[u8],
+        change: &ClientChange,
         now: i64,
         cutoff_until: i64,
     ) -> StoreResult<bool>;

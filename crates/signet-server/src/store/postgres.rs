@@ -20,10 +20,10 @@ use super::rows::{
     bind_code,
 };
 use super::{
-    AuthCode, Change, Client, ClientStore, CodeIssue, CodeUse, EndedSession, EntryKind, Family,
-    FeedEntry, IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse,
-    RevocationStore, SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey, Successor,
-    TokenIds, User, UserChange, UserStore,
+    AuthCode, Change, Client, ClientChange, ClientStore, CodeIssue, CodeUse, EndedSession,
+    EntryKind, Family, FeedEntry, IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore,
+    RefreshUse, RevocationStore, SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey,
+    Successor, TokenIds, User, UserChange, UserStore,
 };
 
 /// The migrations embedded in the binary.
@@ -380,40 +380,23 @@ impl ClientStore for PgStore {
         Ok(changed)
     }
 
-    async fn delete_client(&self, id: &str, now: i64, cutoff_until: i64) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let deleted = query("DELETE FROM clients WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted != 1 {
-            return Ok(false);
-        }
-        lock_feed(&mut tx).await?;
-        revoke_families_of(&mut tx, "client_id", id, now).await?;
-        add_entry(&mut tx, id, EntryKind::Client, cutoff_until, now).await?;
-        notify(&mut *tx, Change::Config).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    async fn rotate_secret(
+    async fn cut_off_client(
         &self,
         id: &str,
-        secret_hash: &[u8],
+        change: &ClientChange,
         now: i64,
         cutoff_until: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let changed =
-            query("UPDATE clients SET secret_hash = $1 WHERE id = $2 AND secret_hash IS NOT NULL")
-                .bind(secret_hash)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if changed != 1 {
+        let changed = match change {
+            ClientChange::Delete => query("DELETE FROM clients WHERE id = $1").bind(id),
+            ClientChange::Secret(hash) => query(
+                "UPDATE clients SET secret_hash = $1 WHERE id = $2 AND secret_hash IS NOT NULL",
+            )
+            .bind(hash)
+            .bind(id),
+        };
+        if changed.execute(&mut *tx).await?.rows_affected() != 1 {
             return Ok(false);
         }
         lock_feed(&mut tx).await?;

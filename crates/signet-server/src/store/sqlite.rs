@@ -22,10 +22,10 @@ use super::rows::{
     bind_code,
 };
 use super::{
-    AuthCode, Client, ClientStore, CodeIssue, CodeUse, EndedSession, EntryKind, Family, FeedEntry,
-    IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse, RevocationStore,
-    SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey, Successor, TokenIds, User,
-    UserChange, UserStore,
+    AuthCode, Client, ClientChange, ClientStore, CodeIssue, CodeUse, EndedSession, EntryKind,
+    Family, FeedEntry, IssuedAccess, KeyAddition, KeyStore, Profile, RefreshStore, RefreshUse,
+    RevocationStore, SsoSession, SsoStore, Store, StoreError, StoreResult, StoredKey, Successor,
+    TokenIds, User, UserChange, UserStore,
 };
 
 /// The migrations embedded in the binary.
@@ -510,42 +510,24 @@ impl ClientStore for SqliteStore {
             == 1)
     }
 
-    async fn delete_client(&self, id: &str, now: i64, cutoff_until: i64) -> StoreResult<bool> {
-        let _writing = self.writer.lock().await;
-        let mut tx = self.pool.begin().await?;
-        let deleted = query("DELETE FROM clients WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted != 1 {
-            return Ok(false);
-        }
-        Self::revoke_families_of(&mut tx, "client_id", id, now).await?;
-        entry_insert(id, EntryKind::Client, cutoff_until, now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    async fn rotate_secret(
+    async fn cut_off_client(
         &self,
         id: &str,
-        secret_hash: &[u8],
+        change: &ClientChange,
         now: i64,
         cutoff_until: i64,
     ) -> StoreResult<bool> {
         let _writing = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
-        let changed =
-            query("UPDATE clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL")
-                .bind(secret_hash)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if changed != 1 {
+        let changed = match change {
+            ClientChange::Delete => query("DELETE FROM clients WHERE id = ?").bind(id),
+            ClientChange::Secret(hash) => {
+                query("UPDATE clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL")
+                    .bind(hash)
+                    .bind(id)
+            }
+        };
+        if changed.execute(&mut *tx).await?.rows_affected() != 1 {
             return Ok(false);
         }
         Self::revoke_families_of(&mut tx, "client_id", id, now).await?;

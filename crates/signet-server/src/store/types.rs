@@ -285,6 +285,15 @@ pub(crate) enum UserChange {
     LogOut,
 }
 
+/// What happens to a client whose tokens are all revoked at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClientChange {
+    /// Deleted.
+    Delete,
+    /// Given a new secret (its keyed hash): the old one leaked.
+    Secret(Vec<u8>),
+}
+
 /// What an access token's revocation entries are looked up by.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TokenIds<'a> {
