@@ -479,6 +479,9 @@ pub(crate) enum TokenCommand {
         /// Machine-readable JSON.
         #[arg(long)]
         json: bool,
+        /// Print the linter's rules (id, severity, what each finds, the fix) and exit.
+        #[arg(long, conflicts_with_all = ["key", "json"])]
+        list_rules: bool,
     },
 }
 

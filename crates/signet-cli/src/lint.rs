@@ -170,8 +170,305 @@ fn shorten(s: &str) -> String {
     out
 }
 
-/// Walks the payload: names and values.
-fn scan(path: &str, value: &Value, report: &mut Report) {
+/// What the rules look at: the token as sent, its header and claims, and the key file given.
+struct Token<'a> {
+    raw: &'a str,
+    header: &'a Map<String, Value>,
+    claims: &'a Map<String, Value>,
+    alg_name: &'a str,
+    alg: Option<Algorithm>,
+    key: Option<&'a str>,
+}
+
+/// One rule of the linter: its id, how bad a finding is, what it looks for (for
+/// `--list-rules`), the fix, and its check, which returns one reason per finding. Adding a
+/// rule is one entry in [`RULES`].
+struct Rule {
+    id: &'static str,
+    severity: Severity,
+    finds: &'static str,
+    fix: &'static str,
+    check: fn(&Token<'_>) -> Result<Vec<String>>,
+}
+
+const PERSONAL_FIX: &str = "carry an identifier and look personal data up server-side";
+const SHORT_LIVED: &str = "issue short-lived access tokens (5 to 15 minutes) and refresh them";
+
+/// Every rule, in the order findings are reported within a severity.
+const RULES: &[Rule] = &[
+    Rule {
+        id: "alg-none",
+        severity: Severity::Error,
+        finds: "alg none: an unsigned token",
+        fix: "sign with a real algorithm; verifiers must refuse none",
+        check: alg_none,
+    },
+    Rule {
+        id: "alg-unknown",
+        severity: Severity::Error,
+        finds: "an alg that is not a JOSE signature algorithm",
+        fix: "use ES256, EdDSA, RS256/PS256 or HS256 with a strong secret",
+        check: alg_unknown,
+    },
+    Rule {
+        id: "key-in-header",
+        severity: Severity::Warning,
+        finds: "jku, x5u, jwk or x5c in the header",
+        fix: "remove it; verifiers must use their own key set",
+        check: key_in_header,
+    },
+    Rule {
+        id: "kid-injection",
+        severity: Severity::Warning,
+        finds: "a kid with path or SQL characters",
+        fix: "use plain ids such as the RFC 7638 thumbprint; look kids up, never build paths or queries from them",
+        check: kid_injection,
+    },
+    Rule {
+        id: "no-typ",
+        severity: Severity::Warning,
+        finds: "no typ header",
+        fix: "set typ, such as at+jwt for access tokens (RFC 8725 §3.11, RFC 9068)",
+        check: no_typ,
+    },
+    Rule {
+        id: "generic-typ",
+        severity: Severity::Info,
+        finds: "typ JWT, which says nothing of the token's use",
+        fix: "use an explicit type such as at+jwt, so one kind of token cannot pass for another",
+        check: generic_typ,
+    },
+    Rule {
+        id: "no-exp",
+        severity: Severity::Error,
+        finds: "no exp: a token valid forever",
+        fix: "give every token an expiry, minutes for access tokens",
+        check: no_exp,
+    },
+    Rule {
+        id: "lifetime-over-24h",
+        severity: Severity::Error,
+        finds: "a lifetime over 24 hours",
+        fix: SHORT_LIVED,
+        check: lifetime_over_24h,
+    },
+    Rule {
+        id: "lifetime-over-1h",
+        severity: Severity::Warning,
+        finds: "a lifetime over 1 hour",
+        fix: SHORT_LIVED,
+        check: lifetime_over_1h,
+    },
+    Rule {
+        id: "no-iss",
+        severity: Severity::Warning,
+        finds: "no iss",
+        fix: "set iss and have verifiers require it",
+        check: no_iss,
+    },
+    Rule {
+        id: "no-aud",
+        severity: Severity::Warning,
+        finds: "no aud",
+        fix: "set aud to the service the token is for",
+        check: no_aud,
+    },
+    Rule {
+        id: "secret-in-payload",
+        severity: Severity::Error,
+        finds: "a claim named like a secret (password, api_key ...)",
+        fix: "remove it: a JWT payload is encoded, not encrypted",
+        check: secret_in_payload,
+    },
+    Rule {
+        id: "personal-data",
+        severity: Severity::Warning,
+        finds: "a claim named like personal data (ssn, address ...)",
+        fix: PERSONAL_FIX,
+        check: personal_data,
+    },
+    Rule {
+        id: "email",
+        severity: Severity::Warning,
+        finds: "an email address in a value",
+        fix: PERSONAL_FIX,
+        check: |t| strings_of(t, "email"),
+    },
+    Rule {
+        id: "card-number",
+        severity: Severity::Error,
+        finds: "a payment card number (Luhn-valid) in a value",
+        fix: "never put card data in a token",
+        check: |t| strings_of(t, "card-number"),
+    },
+    Rule {
+        id: "national-id",
+        severity: Severity::Error,
+        finds: "a national id number in a value",
+        fix: PERSONAL_FIX,
+        check: |t| strings_of(t, "national-id"),
+    },
+    Rule {
+        id: "phone-number",
+        severity: Severity::Warning,
+        finds: "a phone number in a value",
+        fix: PERSONAL_FIX,
+        check: |t| strings_of(t, "phone-number"),
+    },
+    Rule {
+        id: "birth-date",
+        severity: Severity::Warning,
+        finds: "a date under a birth-date name",
+        fix: PERSONAL_FIX,
+        check: |t| strings_of(t, "birth-date"),
+    },
+    Rule {
+        id: "postal-address",
+        severity: Severity::Warning,
+        finds: "a postal address in a value",
+        fix: PERSONAL_FIX,
+        check: |t| strings_of(t, "postal-address"),
+    },
+    Rule {
+        id: "high-entropy-value",
+        severity: Severity::Warning,
+        finds: "a random-looking value that may be a secret",
+        fix: "remove secrets: anyone holding the token can read the payload",
+        check: |t| strings_of(t, "high-entropy-value"),
+    },
+    Rule {
+        id: "weak-hmac-key",
+        severity: Severity::Error,
+        finds: "an HMAC secret (--key) shorter than its hash",
+        fix: "generate one with `signet key generate --alg HS256`",
+        check: weak_hmac_key,
+    },
+    Rule {
+        id: "common-hmac-key",
+        severity: Severity::Error,
+        finds: "an HMAC secret (--key) on the list of well-known secrets",
+        fix: "generate a random secret and rotate it now",
+        check: common_hmac_key,
+    },
+    Rule {
+        id: "cracked-hmac-key",
+        severity: Severity::Error,
+        finds: "a token signed with a well-known HMAC secret (no --key)",
+        fix: "generate a random secret, rotate it now, and treat every token it signed as forged",
+        check: cracked_hmac_key,
+    },
+];
+
+fn alg_none(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(when(t.alg_name.eq_ignore_ascii_case("none"), || {
+        "alg is none: the token is not signed at all".into()
+    }))
+}
+
+fn alg_unknown(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(when(
+        !t.alg_name.eq_ignore_ascii_case("none") && t.alg.is_none(),
+        || {
+            format!(
+                "alg {:?} is not a JOSE signature algorithm Signet knows",
+                shorten(t.alg_name)
+            )
+        },
+    ))
+}
+
+fn key_in_header(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(["jku", "x5u", "jwk", "x5c"]
+        .into_iter()
+        .filter(|r| t.header.contains_key(*r))
+        .map(|r| {
+            format!(
+                "the header carries `{r}`: a verifier that trusts it lets the attacker pick the key"
+            )
+        })
+        .collect())
+}
+
+fn kid_injection(t: &Token<'_>) -> Result<Vec<String>> {
+    let bad = ["..", "/", "\\", "'", "\"", ";", "--", "\0"];
+    Ok(match t.header.get("kid").and_then(Value::as_str) {
+        Some(kid) if bad.iter().any(|b| kid.contains(b)) => {
+            vec![format!(
+                "kid {:?} holds path or SQL characters",
+                shorten(kid)
+            )]
+        }
+        _ => vec![],
+    })
+}
+
+fn typ<'a>(t: &Token<'a>) -> Option<&'a str> {
+    t.header.get("typ").and_then(Value::as_str)
+}
+
+fn no_typ(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(when(typ(t).is_none(), || {
+        "no typ: the token does not say what it is for".into()
+    }))
+}
+
+fn generic_typ(t: &Token<'_>) -> Result<Vec<String>> {
+    let generic = typ(t).is_some_and(|t| {
+        t.eq_ignore_ascii_case("jwt") || t.eq_ignore_ascii_case("application/jwt")
+    });
+    Ok(when(generic, || {
+        "typ JWT does not say what the token is for".into()
+    }))
+}
+
+fn no_exp(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(when(!t.claims.contains_key("exp"), || {
+        "no exp: the token is valid forever".into()
+    }))
+}
+
+fn lifetime_over(t: &Token<'_>, above: u64, up_to: u64) -> Vec<String> {
+    match lifetime(t.claims) {
+        Some(life) if life > above && life <= up_to => {
+            vec![format!("the token lives {}", human(life))]
+        }
+        _ => vec![],
+    }
+}
+
+fn lifetime_over_24h(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(lifetime_over(t, 86_400, u64::MAX))
+}
+
+fn lifetime_over_1h(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(lifetime_over(t, 3600, 86_400))
+}
+
+fn no_iss(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(when(!t.claims.contains_key("iss"), || {
+        "no iss: verifiers cannot check who issued it".into()
+    }))
+}
+
+fn no_aud(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(when(!t.claims.contains_key("aud"), || {
+        "no aud: any service that trusts the issuer would accept it".into()
+    }))
+}
+
+/// One reason when `found`.
+fn when(found: bool, reason: impl FnOnce() -> String) -> Vec<String> {
+    if found { vec![reason()] } else { vec![] }
+}
+
+/// Walks the payload: every claim name (with its path) and every string value (with the path
+/// it sits at). The subtrees of claims that are random by design are not looked into.
+fn walk<'v>(
+    path: &str,
+    value: &'v Value,
+    names: &mut Vec<(String, String)>,
+    strings: &mut Vec<(String, &'v str)>,
+) {
     match value {
         Value::Object(map) => {
             for (name, v) in map {
@@ -181,262 +478,225 @@ fn scan(path: &str, value: &Value, report: &mut Report) {
                 } else {
                     format!("{path}.{name}")
                 };
-                if SECRET_NAMES
-                    .iter()
-                    .any(|s| lower == *s || lower.ends_with(&format!("_{s}")))
-                {
-                    report.add(Severity::Error, "secret-in-payload", format!("claim `{here}` looks like a secret; any holder of the token can read it"), "remove it: a JWT payload is encoded, not encrypted");
-                } else if PERSONAL_NAMES.iter().any(|s| lower.contains(s)) {
-                    report.add(
-                        Severity::Warning,
-                        "personal-data",
-                        format!("claim `{here}` looks like personal data"),
-                        "carry an identifier and look personal data up server-side",
-                    );
-                }
+                names.push((here.clone(), lower.clone()));
                 if !RANDOM_BY_DESIGN.contains(&lower.as_str()) {
-                    scan(&here, v, report);
+                    walk(&here, v, names, strings);
                 }
             }
         }
-        Value::Array(list) => list.iter().for_each(|v| scan(path, v, report)),
-        Value::String(s) => scan_string(path, s, report),
+        Value::Array(list) => list.iter().for_each(|v| walk(path, v, names, strings)),
+        Value::String(s) => strings.push((path.to_owned(), s)),
         _ => {}
     }
 }
 
-fn scan_string(path: &str, s: &str, report: &mut Report) {
+fn names(t: &Token<'_>) -> Vec<(String, String)> {
+    let (mut names, mut strings) = (Vec::new(), Vec::new());
+    walk(
+        "",
+        &Value::Object(t.claims.clone()),
+        &mut names,
+        &mut strings,
+    );
+    names
+}
+
+fn secret_name(lower: &str) -> bool {
+    SECRET_NAMES
+        .iter()
+        .any(|s| lower == *s || lower.ends_with(&format!("_{s}")))
+}
+
+fn secret_in_payload(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(names(t)
+        .into_iter()
+        .filter(|(_, lower)| secret_name(lower))
+        .map(|(here, _)| {
+            format!("claim `{here}` looks like a secret; any holder of the token can read it")
+        })
+        .collect())
+}
+
+fn personal_data(t: &Token<'_>) -> Result<Vec<String>> {
+    Ok(names(t)
+        .into_iter()
+        .filter(|(_, lower)| {
+            !secret_name(lower) && PERSONAL_NAMES.iter().any(|s| lower.contains(s))
+        })
+        .map(|(here, _)| format!("claim `{here}` looks like personal data"))
+        .collect())
+}
+
+/// What a string value is, if anything worth a finding: the first matching rule id, and the
+/// reason.
+fn classify(path: &str, s: &str) -> Option<(&'static str, String)> {
     let shown = shorten(s);
-    let personal = "carry an identifier and look personal data up server-side";
     if EMAIL.is_match(s) {
-        report.add(
-            Severity::Warning,
+        Some((
             "email",
             format!("`{path}` holds an email address ({shown})"),
-            personal,
-        );
+        ))
     } else if is_card_number(s) {
-        report.add(
-            Severity::Error,
+        Some((
             "card-number",
             format!("`{path}` holds what looks like a payment card number"),
-            "never put card data in a token",
-        );
+        ))
     } else if SSN.is_match(s) {
-        report.add(
-            Severity::Error,
+        Some((
             "national-id",
             format!("`{path}` holds what looks like a national id number"),
-            personal,
-        );
+        ))
     } else if PHONE.is_match(s) && s.chars().filter(char::is_ascii_digit).count() >= 10 {
-        report.add(
-            Severity::Warning,
+        Some((
             "phone-number",
             format!("`{path}` holds what looks like a phone number"),
-            personal,
-        );
+        ))
     } else if DATE.is_match(s)
         && ["birth", "dob", "born"]
             .iter()
             .any(|b| path.to_ascii_lowercase().contains(b))
     {
-        report.add(
-            Severity::Warning,
-            "birth-date",
-            format!("`{path}` holds a birth date"),
-            personal,
-        );
+        Some(("birth-date", format!("`{path}` holds a birth date")))
     } else if STREET.is_match(s) {
-        report.add(
-            Severity::Warning,
+        Some((
             "postal-address",
             format!("`{path}` holds what looks like a postal address"),
-            personal,
-        );
+        ))
     } else if looks_like_secret(s) {
-        report.add(
-            Severity::Warning,
+        Some((
             "high-entropy-value",
             format!("`{path}` holds a random-looking string ({shown}) that may be a secret"),
-            "remove secrets: anyone holding the token can read the payload",
-        );
+        ))
+    } else {
+        None
     }
 }
 
-fn hmac_secret_findings(
-    alg: Option<Algorithm>,
-    token: &str,
-    key: Option<&str>,
-    report: &mut Report,
-) -> Result<()> {
-    let Some(alg) = alg.filter(|a| a.family() == signet::KeyFamily::Hmac) else {
-        return Ok(());
-    };
+/// The findings of string rule `id`: values that [`classify`] puts under it.
+fn strings_of(t: &Token<'_>, id: &str) -> Result<Vec<String>> {
+    let (mut names, mut strings) = (Vec::new(), Vec::new());
+    let claims = Value::Object(t.claims.clone());
+    walk("", &claims, &mut names, &mut strings);
+    Ok(strings
+        .into_iter()
+        .filter_map(|(path, s)| classify(&path, s))
+        .filter(|(rule, _)| *rule == id)
+        .map(|(_, reason)| reason)
+        .collect())
+}
+
+/// The HMAC hash of an HS token's algorithm.
+fn hmac_of(t: &Token<'_>) -> Option<(Algorithm, hmac::Algorithm)> {
+    let alg = t.alg.filter(|a| a.family() == signet::KeyFamily::Hmac)?;
     let hash = match alg {
         Algorithm::HS256 => hmac::HMAC_SHA256,
         Algorithm::HS384 => hmac::HMAC_SHA384,
         _ => hmac::HMAC_SHA512,
     };
+    Some((alg, hash))
+}
+
+/// The secret of the `--key` given for an HS token.
+fn hmac_secret(t: &Token<'_>) -> Result<Option<Vec<u8>>> {
+    let (Some(name), Some(_)) = (t.key, hmac_of(t)) else {
+        return Ok(None);
+    };
+    let secret = match read_key_file(name)? {
+        KeyFile::Jwk(jwk) => jwk
+            .k
+            .as_ref()
+            .map(|k| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(k.expose()))
+            .transpose()
+            .map_err(|_| anyhow!("{name}: `k` is not base64url"))?,
+        _ => None,
+    }
+    .ok_or_else(|| anyhow!("{name}: an HS token needs a JWK with `k` (kty oct)"))?;
+    Ok(Some(secret))
+}
+
+fn weak_hmac_key(t: &Token<'_>) -> Result<Vec<String>> {
+    let (Some(secret), Some((alg, hash))) = (hmac_secret(t)?, hmac_of(t)) else {
+        return Ok(vec![]);
+    };
     let min = hash.digest_algorithm().output_len();
-    let (input, sig) = token.rsplit_once('.').unwrap_or_default();
+    Ok(when(secret.len() < min, || {
+        format!(
+            "the {alg} secret is {} bytes; at least {min} are needed",
+            secret.len()
+        )
+    }))
+}
+
+fn common_hmac_key(t: &Token<'_>) -> Result<Vec<String>> {
+    let Some(secret) = hmac_secret(t)? else {
+        return Ok(vec![]);
+    };
+    Ok(when(
+        COMMON_SECRETS
+            .lines()
+            .any(|c| c.as_bytes() == secret.as_slice()),
+        || "the HMAC secret is on the list of well-known secrets".into(),
+    ))
+}
+
+fn cracked_hmac_key(t: &Token<'_>) -> Result<Vec<String>> {
+    let Some((_, hash)) = hmac_of(t).filter(|_| t.key.is_none()) else {
+        return Ok(vec![]);
+    };
+    let (input, sig) = t.raw.rsplit_once('.').unwrap_or_default();
     let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(sig)
         .unwrap_or_default();
     let signed_with =
         |secret: &[u8]| hmac::verify(&hmac::Key::new(hash, secret), input.as_bytes(), &sig).is_ok();
-    if let Some(name) = key {
-        let secret = match read_key_file(name)? {
-            KeyFile::Jwk(jwk) => jwk
-                .k
-                .as_ref()
-                .map(|k| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(k.expose()))
-                .transpose()
-                .map_err(|_| anyhow!("{name}: `k` is not base64url"))?,
-            _ => None,
-        }
-        .ok_or_else(|| anyhow!("{name}: an HS token needs a JWK with `k` (kty oct)"))?;
-        if secret.len() < min {
-            report.add(
-                Severity::Error,
-                "weak-hmac-key",
-                format!(
-                    "the {alg} secret is {} bytes; at least {min} are needed",
-                    secret.len()
-                ),
-                "generate one with `signet key generate --alg HS256`",
-            );
-        }
-        if COMMON_SECRETS
-            .lines()
-            .any(|c| c.as_bytes() == secret.as_slice())
-        {
-            report.add(
-                Severity::Error,
-                "common-hmac-key",
-                "the HMAC secret is on the list of well-known secrets",
-                "generate a random secret and rotate it now",
-            );
-        }
-        return Ok(());
-    }
-    if let Some(found) = COMMON_SECRETS
+    Ok(COMMON_SECRETS
         .lines()
         .find(|c| !c.is_empty() && signed_with(c.as_bytes()))
-    {
-        report.add(
-            Severity::Error,
-            "cracked-hmac-key",
-            format!("the token is signed with the well-known secret {found:?}"),
-            "generate a random secret, rotate it now, and treat every token it signed as forged",
-        );
-    }
-    Ok(())
+        .map(|found| format!("the token is signed with the well-known secret {found:?}"))
+        .into_iter()
+        .collect())
 }
 
 fn audit(token: &str, key: Option<&str>) -> Result<Report> {
     let parts = dangerous::insecure_inspect(token, MAX_INSPECT)
         .map_err(|e| anyhow!("not a compact JWS: {e}"))?;
-    let mut report = Report::default();
     let header = &parts.header;
     let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("");
-    let alg = Algorithm::from_name(alg_name);
-    if alg_name.eq_ignore_ascii_case("none") {
-        report.add(
-            Severity::Error,
-            "alg-none",
-            "alg is none: the token is not signed at all",
-            "sign with a real algorithm; verifiers must refuse none",
-        );
-    } else if alg.is_none() {
-        report.add(
-            Severity::Error,
-            "alg-unknown",
-            format!(
-                "alg {:?} is not a JOSE signature algorithm Signet knows",
-                shorten(alg_name)
-            ),
-            "use ES256, EdDSA, RS256/PS256 or HS256 with a strong secret",
-        );
-    }
-    for r in ["jku", "x5u", "jwk", "x5c"] {
-        if header.contains_key(r) {
-            report.add(Severity::Warning, "key-in-header", format!("the header carries `{r}`: a verifier that trusts it lets the attacker pick the key"), "remove it; verifiers must use their own key set");
-        }
-    }
-    if let Some(kid) = header.get("kid").and_then(Value::as_str)
-        && (kid.contains("..")
-            || kid.contains('/')
-            || kid.contains('\\')
-            || kid.contains('\'')
-            || kid.contains('"')
-            || kid.contains(';')
-            || kid.contains("--")
-            || kid.contains('\0'))
-    {
-        report.add(Severity::Warning, "kid-injection", format!("kid {:?} holds path or SQL characters", shorten(kid)), "use plain ids such as the RFC 7638 thumbprint; look kids up, never build paths or queries from them");
-    }
-    match header.get("typ").and_then(Value::as_str) {
-        None => report.add(
-            Severity::Warning,
-            "no-typ",
-            "no typ: the token does not say what it is for",
-            "set typ, such as at+jwt for access tokens (RFC 8725 §3.11, RFC 9068)",
-        ),
-        Some(t) if t.eq_ignore_ascii_case("jwt") || t.eq_ignore_ascii_case("application/jwt") => {
-            report.add(
-                Severity::Info,
-                "generic-typ",
-                "typ JWT does not say what the token is for",
-                "use an explicit type such as at+jwt, so one kind of token cannot pass for another",
-            )
-        }
-        Some(_) => {}
-    }
     let claims: Map<String, Value> = serde_json::from_slice(&parts.payload).unwrap_or_default();
-    if !claims.contains_key("exp") {
-        report.add(
-            Severity::Error,
-            "no-exp",
-            "no exp: the token is valid forever",
-            "give every token an expiry, minutes for access tokens",
-        );
-    } else if let Some(life) = lifetime(&claims) {
-        if life > 86_400 {
-            report.add(
-                Severity::Error,
-                "lifetime-over-24h",
-                format!("the token lives {}", human(life)),
-                "issue short-lived access tokens (5 to 15 minutes) and refresh them",
-            );
-        } else if life > 3600 {
-            report.add(
-                Severity::Warning,
-                "lifetime-over-1h",
-                format!("the token lives {}", human(life)),
-                "issue short-lived access tokens (5 to 15 minutes) and refresh them",
-            );
+    let t = Token {
+        raw: token,
+        header,
+        claims: &claims,
+        alg_name,
+        alg: Algorithm::from_name(alg_name),
+        key,
+    };
+    let mut report = Report::default();
+    for rule in RULES {
+        for reason in (rule.check)(&t)? {
+            report.add(rule.severity, rule.id, reason, rule.fix);
         }
     }
-    if !claims.contains_key("iss") {
-        report.add(
-            Severity::Warning,
-            "no-iss",
-            "no iss: verifiers cannot check who issued it",
-            "set iss and have verifiers require it",
-        );
-    }
-    if !claims.contains_key("aud") {
-        report.add(
-            Severity::Warning,
-            "no-aud",
-            "no aud: any service that trusts the issuer would accept it",
-            "set aud to the service the token is for",
-        );
-    }
-    scan("", &Value::Object(claims), &mut report);
-    hmac_secret_findings(alg, token, key, &mut report)?;
     Ok(report)
+}
+
+/// `signet token lint --list-rules`: the rule table.
+pub(crate) fn list_rules() -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for rule in RULES {
+        let severity = match rule.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        };
+        writeln!(
+            out,
+            "{:<20} {severity:<8} {}\n{:<29} fix: {}",
+            rule.id, rule.finds, "", rule.fix
+        )
+        .context("cannot write")?;
+    }
+    Ok(())
 }
 
 /// Runs the linter; `Ok(false)` when it found errors.

@@ -43,7 +43,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(TokenCommand::Sign(args)) => token::sign(args)?,
         Command::Token(TokenCommand::Verify(args)) => token::verify(args)?,
         Command::Token(TokenCommand::Decode { token, json }) => token::decode(&token, json)?,
-        Command::Token(TokenCommand::Lint { token, key, json }) => {
+        Command::Token(TokenCommand::Lint {
+            list_rules: true, ..
+        }) => lint::list_rules()?,
+        Command::Token(TokenCommand::Lint {
+            token, key, json, ..
+        }) => {
             return Ok(if lint::run(&token, key.as_deref(), json)? {
                 ExitCode::SUCCESS
             } else {

@@ -474,7 +474,7 @@ impl Admin {
                 id: kid.to_owned(),
             });
         };
-        if key.state == "active" && !force {
+        if key.state == crate::domain::keys::KeyState::Active && !force {
             return Err(AdminError::Refused(format!(
                 "{kid} is the key signing now; add --force to withdraw it (a new key then signs at once)"
             )));

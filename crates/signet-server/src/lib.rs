@@ -32,7 +32,7 @@ mod wire;
 pub use admin::{Admin, AdminError, ClientSpec, GRANTS, NewClient};
 pub use app::{AppState, serve_on, serve_with, shutdown_signal};
 pub use config::{Config, MAX_ACCESS_LIFETIME};
-pub use domain::keys::KeyInfo;
+pub use domain::keys::{KeyInfo, KeyState};
 pub use error::ApiError;
 #[cfg(feature = "fuzzing")]
 pub use form::fuzzing;

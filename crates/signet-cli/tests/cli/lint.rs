@@ -287,3 +287,34 @@ fn human_output_has_severity_reason_and_fix() {
     assert!(text.contains("warning [no-typ]"), "{text}");
     assert!(text.trim_end().ends_with("warning(s)"), "{text}");
 }
+
+#[test]
+fn list_rules_prints_the_table_of_every_rule_with_its_severity_and_fix() {
+    let out = signet()
+        .args(["token", "lint", "--list-rules"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for (id, severity) in [
+        ("alg-none", "error"),
+        ("no-typ", "warning"),
+        ("generic-typ", "info"),
+        ("lifetime-over-24h", "error"),
+        ("secret-in-payload", "error"),
+        ("card-number", "error"),
+        ("high-entropy-value", "warning"),
+        ("cracked-hmac-key", "error"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("{id} not listed:\n{text}"));
+        assert!(line.contains(severity), "{line}");
+    }
+    assert_eq!(
+        text.lines().filter(|l| l.trim_start().starts_with("fix: ")).count(),
+        23,
+        "one fix per rule:\n{text}"
+    );
+}

@@ -33,6 +33,36 @@ impl KeyRing {
     }
 }
 
+/// Where a signing key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum KeyState {
+    /// Published, not yet signing (a rotation's lead time).
+    Next,
+    /// Signing now.
+    Active,
+    /// No longer signing; published while tokens it signed may be live.
+    Retired,
+}
+
+impl KeyState {
+    /// `next`, `active` or `retired`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+impl std::fmt::Display for KeyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What `signet key list` shows for each key.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KeyInfo {
@@ -40,8 +70,8 @@ pub struct KeyInfo {
     pub kid: String,
     /// The algorithm.
     pub alg: String,
-    /// `next`, `active` or `retired`.
-    pub state: &'static str,
+    /// Where it is in its life.
+    pub state: KeyState,
     /// When it was made (Unix seconds).
     pub created_at: i64,
     /// When it starts (or started) signing.
@@ -61,13 +91,15 @@ pub(crate) struct KeyManager {
     ring: RwLock<Option<KeyRing>>,
 }
 
-fn states(keys: &[StoredKey], now: i64) -> Vec<&'static str> {
+/// The state of each key (ordered by `active_from`): the last one that has started signing is
+/// active, those before it retired, those after it next.
+fn states(keys: &[StoredKey], now: i64) -> Vec<KeyState> {
     let active = keys.iter().rposition(|k| k.active_from <= now);
     (0..keys.len())
         .map(|i| match active {
-            Some(a) if i == a => "active",
-            Some(a) if i < a => "retired",
-            _ => "next",
+            Some(a) if i == a => KeyState::Active,
+            Some(a) if i < a => KeyState::Retired,
+            _ => KeyState::Next,
         })
         .collect()
 }
@@ -144,13 +176,13 @@ impl KeyManager {
         let st = states(&keys, now);
         let active_index = st
             .iter()
-            .position(|s| *s == "active")
+            .position(|s| *s == KeyState::Active)
             .ok_or_else(|| anyhow!("no active key"))?;
         let active_since = keys[active_index].active_from;
         // A retired key signed nothing after its successor became active.
         for (i, k) in keys.iter().enumerate() {
             let successor_from = keys.get(i + 1).map_or(i64::MAX, |n| n.active_from);
-            if st[i] == "retired"
+            if st[i] == KeyState::Retired
                 && successor_from.saturating_add(lifetime) < now
                 && i < active_index
             {
@@ -158,7 +190,7 @@ impl KeyManager {
             }
         }
         if let Some(every) = rotate_after {
-            let pending = st.contains(&"next");
+            let pending = st.contains(&KeyState::Next);
             if !pending && now - active_since >= i64::try_from(every.as_secs())? {
                 // Of instances that find the rotation due at once, one makes the key.
                 let lead = i64::try_from(self.lead_time.as_secs())?;
@@ -170,7 +202,7 @@ impl KeyManager {
         let active = keys
             .iter()
             .zip(&st)
-            .find(|(_, s)| **s == "active")
+            .find(|(_, s)| **s == KeyState::Active)
             .map(|(k, _)| k)
             .ok_or_else(|| anyhow!("no active key"))?;
         let private = self.master.open(&active.kid, &active.sealed)?;
@@ -213,7 +245,7 @@ impl KeyManager {
         let Some(index) = keys.iter().position(|k| k.kid == kid) else {
             anyhow::bail!("no signing key {kid}");
         };
-        if st[index] == "active" && !force {
+        if st[index] == KeyState::Active && !force {
             anyhow::bail!(
                 "{kid} is the key signing now; add --force to withdraw it (a new key then signs at once)"
             );

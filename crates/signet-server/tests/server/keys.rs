@@ -97,7 +97,7 @@ fn rotation_publishes_first_then_signs_and_old_tokens_keep_verifying() {
         "tokens signed by the old key verify until they expire"
     );
     let listed = admin(d.path(), async |a| a.keys().await.unwrap());
-    let states: Vec<&str> = listed.iter().map(|k| k.state).collect();
+    let states: Vec<&str> = listed.iter().map(|k| k.state.name()).collect();
     assert_eq!(states, ["retired", "active"]);
 }
 
