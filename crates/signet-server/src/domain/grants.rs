@@ -158,16 +158,22 @@ pub(crate) async fn access_token(
         Jti::OfClient => random_token(16)?,
     };
     let lifetime = issuer.config.access_lifetime;
-    let token = TokenBuilder::with_custom(custom)
-        .issuer(issuer.config.issuer())
-        .subject(user.map_or(client.id.as_str(), |u| u.id.as_str()))
-        .audience(audience)
-        .expires_in(lifetime)
-        .clock(issuer.config.clock.as_ref())
-        .typ("at+jwt")
-        .jti(jti.as_str())
-        .sign(&ring.active)
-        .map_err(|e| DomainError::Internal(e.into()))?;
+    let iss = issuer.config.issuer().to_owned();
+    let sub = user.map_or(client.id.as_str(), |u| u.id.as_str()).to_owned();
+    let aud = audience.to_owned();
+    let clock = std::sync::Arc::clone(&issuer.config.clock);
+    let token = super::sign_with(&ring.active, move |key| {
+        TokenBuilder::with_custom(custom)
+            .issuer(iss)
+            .subject(sub)
+            .audience(aud)
+            .expires_in(lifetime)
+            .clock(clock.as_ref())
+            .typ("at+jwt")
+            .jti(jti)
+            .sign(key)
+    })
+    .await?;
     Ok((token, secs(lifetime)))
 }
 

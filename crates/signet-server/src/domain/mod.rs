@@ -68,6 +68,25 @@ impl Issuer {
     }
 }
 
+/// Signs a token with `key` as `build` says. An RSA signature (RS*/PS*) costs about a
+/// millisecond of CPU, so it runs on the blocking pool rather than on an async worker thread,
+/// which would stall every request queued behind it; the other algorithms are cheap and sign
+/// inline.
+pub(crate) async fn sign_with(
+    key: &Arc<signet::SigningKey>,
+    build: impl FnOnce(&signet::SigningKey) -> Result<String, signet::SignError> + Send + 'static,
+) -> Result<String, DomainError> {
+    let signed = if key.alg().family() == signet::KeyFamily::Rsa {
+        let key = Arc::clone(key);
+        tokio::task::spawn_blocking(move || build(&key))
+            .await
+            .map_err(|e| DomainError::Internal(e.into()))?
+    } else {
+        build(key)
+    };
+    signed.map_err(|e| DomainError::Internal(e.into()))
+}
+
 /// The HTTP client for what the issuer sends to receivers it does not control (back-channel
 /// logout tokens, pushed security events): 5 s per attempt, redirects never followed. `None`
 /// (logged) if it cannot be built.

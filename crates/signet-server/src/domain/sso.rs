@@ -532,15 +532,23 @@ async fn id_token(
     if let Some(nonce) = &code.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
-    TokenBuilder::with_custom(claims)
-        .issuer(issuer.config.issuer())
-        .subject(user.id.as_str())
-        .audience(client.id.as_str())
-        .expires_in(ID_TOKEN_LIFETIME)
-        .clock(issuer.config.clock.as_ref())
-        .typ("JWT")
-        .sign(&ring.active)
-        .map_err(|e| DomainError::Internal(e.into()))
+    let (iss, sub, aud) = (
+        issuer.config.issuer().to_owned(),
+        user.id.clone(),
+        client.id.clone(),
+    );
+    let clock = std::sync::Arc::clone(&issuer.config.clock);
+    super::sign_with(&ring.active, move |key| {
+        TokenBuilder::with_custom(claims)
+            .issuer(iss)
+            .subject(sub)
+            .audience(aud)
+            .expires_in(ID_TOKEN_LIFETIME)
+            .clock(clock.as_ref())
+            .typ("JWT")
+            .sign(key)
+    })
+    .await
 }
 
 /// The userinfo answer for one of this issuer's access tokens: `sub` and the claims its scope
