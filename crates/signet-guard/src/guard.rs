@@ -16,10 +16,25 @@ use crate::revocation::RevocationSet;
 use crate::{AccessClaims, Refusal};
 
 /// Checks access tokens against the issuer's keys, the validation rules and the revocations,
-/// with a cache of tokens already verified. Cheap to clone and share.
+/// with a cache of tokens already verified. Cheap to clone and share. The background tasks of
+/// a guard made by [`Guard::from_issuer`] (JWKS refresh, revocation follower) hold a
+/// [`WeakGuard`], so they end once the last `Guard` is dropped.
 #[derive(Debug, Clone)]
 pub struct Guard {
     inner: Arc<Inner>,
+}
+
+/// A handle that does not keep its guard alive.
+#[derive(Debug, Clone)]
+pub struct WeakGuard {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakGuard {
+    /// The guard, unless every [`Guard`] handle has been dropped.
+    pub fn upgrade(&self) -> Option<Guard> {
+        self.inner.upgrade().map(|inner| Guard { inner })
+    }
 }
 
 #[derive(Debug)]
@@ -64,6 +79,13 @@ impl Guard {
     /// The time now on the guard's clock, in Unix seconds.
     fn now(&self) -> u64 {
         self.inner.clock.now()
+    }
+
+    /// A handle that does not keep the guard alive.
+    pub fn downgrade(&self) -> WeakGuard {
+        WeakGuard {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// The guard's clock.
@@ -411,7 +433,7 @@ impl Guard {
             }
         }
         tokio::spawn({
-            let guard = guard.clone();
+            let guard = guard.downgrade();
             async move { jwks.refresh_forever(guard, options.refresh_bounds).await }
         });
         if let (Some(feed), Some((id, secret))) = (found.revocation_feed, options.client) {
@@ -419,7 +441,7 @@ impl Guard {
             let basic = base64::engine::general_purpose::STANDARD
                 .encode(format!("{id}:{}", secret.expose()));
             tokio::spawn(remote::follow_revocations(
-                guard.clone(),
+                guard.downgrade(),
                 http,
                 feed,
                 format!("Basic {basic}"),

@@ -44,7 +44,7 @@ pub mod ssf;
 pub use cache::DEFAULT_CAPACITY;
 pub use error::Refusal;
 pub use extract::Auth;
-pub use guard::{Guard, GuardBuilder, IssuerOptions, StalePolicy};
+pub use guard::{Guard, GuardBuilder, IssuerOptions, StalePolicy, WeakGuard};
 pub use layer::{GuardLayer, GuardService};
 pub use remote::{RemoteError, check_url};
 pub use revocation::{RevocationSet, TokenRef};

@@ -12,6 +12,7 @@ use serde_json::Value;
 use signet::KeySet;
 
 use crate::Guard;
+use crate::guard::WeakGuard;
 
 /// Why talking to the issuer failed.
 #[derive(Debug, thiserror::Error)]
@@ -218,13 +219,17 @@ impl Jwks {
     }
 
     /// Refreshes the keys when the issuer's `max-age` says (kept within `bounds`), keeping the
-    /// last good ones on failure.
-    pub(crate) async fn refresh_forever(&self, guard: Guard, bounds: (Duration, Duration)) {
+    /// last good ones on failure; ends once the guard is dropped.
+    pub(crate) async fn refresh_forever(&self, guard: WeakGuard, bounds: (Duration, Duration)) {
         loop {
             // A little ahead of the issuer's max-age, so that the keys never go stale in between.
             let said = Duration::from_secs(self.max_age.load(Ordering::Relaxed)).mul_f64(0.9);
             tokio::time::sleep(said.clamp(bounds.0, bounds.1)).await;
-            match self.fetch().await {
+            let fetched = self.fetch().await;
+            let Some(guard) = guard.upgrade() else {
+                return;
+            };
+            match fetched {
                 Ok(keys) => guard.set_keys(keys),
                 Err(e) => {
                     tracing::warn!(error = %e, "JWKS refresh failed; keeping the last good keys")
@@ -324,15 +329,19 @@ fn apply(guard: &Guard, event: &Value) -> bool {
 }
 
 /// Follows the issuer's revocation stream, resuming from the last event; while the stream is
-/// down, polls the list once a second.
+/// down, polls the list once a second. Holds the guard only while it applies what arrived, and
+/// ends once the guard is dropped (at the latest with the stream's next keep-alive).
 pub(crate) async fn follow_revocations(
-    guard: Guard,
+    weak: WeakGuard,
     http: reqwest::Client,
     url: String,
     auth: String,
 ) {
     let mut cursor: i64 = 0;
     loop {
+        if weak.upgrade().is_none() {
+            return;
+        }
         let stream = http
             .get(&url)
             .header(AUTHORIZATION, &auth)
@@ -343,11 +352,16 @@ pub(crate) async fn follow_revocations(
         if let Ok(mut res) = stream
             && res.status().is_success()
         {
-            guard.feed_connected();
-            guard.feed_contact();
+            if let Some(guard) = weak.upgrade() {
+                guard.feed_connected();
+                guard.feed_contact();
+            }
             let mut buf = String::new();
             let mut pruned = std::time::Instant::now();
             while let Ok(Some(chunk)) = res.chunk().await {
+                let Some(guard) = weak.upgrade() else {
+                    return;
+                };
                 guard.feed_contact();
                 // Entries whose tokens have all expired go, at most once a second (the stream
                 // carries a keep-alive even when nothing is revoked).
@@ -375,6 +389,9 @@ pub(crate) async fn follow_revocations(
             }
         }
         // The stream ended or could not start: poll, then try the stream again.
+        let Some(guard) = weak.upgrade() else {
+            return;
+        };
         tracing::warn!(feed = %url, "revocation stream down; polling");
         if let Ok(page) = get_json(&http, &format!("{url}?after={cursor}"), Some(&auth)).await {
             guard.feed_contact();
@@ -391,6 +408,7 @@ pub(crate) async fn follow_revocations(
             cursor = page.get("cursor").and_then(Value::as_i64).unwrap_or(cursor);
         }
         guard.prune();
+        drop(guard);
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

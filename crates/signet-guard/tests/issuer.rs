@@ -869,3 +869,56 @@ async fn leaked_client_secret_rotated_through_the_admin_api_kills_its_tokens_and
     }
     issuer.stop().await;
 }
+
+/// The number of revocation streams the issuer has open, from its `/metrics`.
+async fn streams_open(issuer: &Issuer) -> u64 {
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", issuer.base))
+        .bearer_auth("metrics-token")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("signet_revocation_streams "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no stream gauge in {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_tasks_end_when_the_last_guard_handle_is_dropped() {
+    let issuer =
+        start_with(|c| c.metrics_token = Some(signet::SecretString::new("metrics-token".into())))
+            .await;
+    let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
+    let weak = guard.downgrade();
+    let clone = guard.clone();
+    let started = Instant::now();
+    while streams_open(&issuer).await != 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the follower never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(guard);
+    assert!(weak.upgrade().is_some(), "a clone still holds it");
+    drop(clone);
+    // Neither the JWKS refresher nor the revocation follower keeps the guard alive...
+    assert!(
+        weak.upgrade().is_none(),
+        "a background task holds the guard"
+    );
+    // ... and the follower closes its stream (at the latest on the next keep-alive, 5 s).
+    let started = Instant::now();
+    while streams_open(&issuer).await != 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the revocation stream outlived its guard"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    issuer.stop().await;
+}

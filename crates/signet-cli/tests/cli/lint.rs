@@ -313,7 +313,9 @@ fn list_rules_prints_the_table_of_every_rule_with_its_severity_and_fix() {
         assert!(line.contains(severity), "{line}");
     }
     assert_eq!(
-        text.lines().filter(|l| l.trim_start().starts_with("fix: ")).count(),
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("fix: "))
+            .count(),
         23,
         "one fix per rule:\n{text}"
     );

@@ -159,7 +159,9 @@ pub(crate) async fn access_token(
     };
     let lifetime = issuer.config.access_lifetime;
     let iss = issuer.config.issuer().to_owned();
-    let sub = user.map_or(client.id.as_str(), |u| u.id.as_str()).to_owned();
+    let sub = user
+        .map_or(client.id.as_str(), |u| u.id.as_str())
+        .to_owned();
     let aud = audience.to_owned();
     let clock = std::sync::Arc::clone(&issuer.config.clock);
     let token = super::sign_with(&ring.active, move |key| {
