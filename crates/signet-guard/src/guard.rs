@@ -73,6 +73,16 @@ pub struct GuardBuilder {
     cache: Option<usize>,
     cookie: Option<String>,
     clock: Arc<dyn Clock>,
+    /// Set by [`Guard::from_issuer`]: where the keys come from and how stale they may get.
+    remote: Option<Remote>,
+}
+
+/// What a guard that follows an issuer adds to the builder's options.
+#[derive(Debug)]
+struct Remote {
+    jwks: Arc<Jwks>,
+    max_keys_staleness: Duration,
+    stale: Option<(Duration, StalePolicy)>,
 }
 
 impl Guard {
@@ -115,6 +125,7 @@ impl Guard {
             cache: Some(DEFAULT_CAPACITY),
             cookie: None,
             clock: Arc::new(SystemClock),
+            remote: None,
         }
     }
 
@@ -419,19 +430,13 @@ impl Guard {
         if let Some(c) = &options.cookie {
             builder = builder.cookie(c.clone());
         }
-        let mut guard = builder.build();
-        if let Some(inner) = Arc::get_mut(&mut guard.inner) {
-            inner.jwks = Some(Arc::clone(&jwks));
+        builder.remote = Some(Remote {
+            jwks: Arc::clone(&jwks),
             // Staleness must outlast the refresh period, or fresh keys would count as stale.
-            inner.max_keys_staleness = options.max_keys_staleness.max(options.refresh_bounds.1 * 2);
-            if follows {
-                inner.stale = Some((options.max_feed_silence, options.on_stale_feed));
-                // Contact counts from the start, so that a fresh guard is not stale at once.
-                inner
-                    .feed_contact
-                    .store(inner.clock.now(), Ordering::Relaxed);
-            }
-        }
+            max_keys_staleness: options.max_keys_staleness.max(options.refresh_bounds.1 * 2),
+            stale: follows.then_some((options.max_feed_silence, options.on_stale_feed)),
+        });
+        let guard = builder.build();
         tokio::spawn({
             let guard = guard.downgrade();
             async move { jwks.refresh_forever(guard, options.refresh_bounds).await }
@@ -510,14 +515,21 @@ impl GuardBuilder {
             rules = rules.required_typ("at+jwt");
         }
         let validation = rules.build();
+        let (jwks, max_keys_staleness, stale) = match self.remote {
+            Some(r) => (Some(r.jwks), r.max_keys_staleness, r.stale),
+            None => (None, Duration::MAX, None),
+        };
+        // A guard that follows a feed counts contact from its start, so that it is not stale
+        // at once.
+        let contact = if stale.is_some() { self.clock.now() } else { 0 };
         Guard {
             inner: Arc::new(Inner {
                 keys: RwLock::new(Arc::new(self.keys)),
                 withdrawn: RwLock::default(),
-                jwks: None,
-                feed_contact: AtomicU64::new(0),
-                stale: None,
-                max_keys_staleness: Duration::MAX,
+                jwks,
+                feed_contact: AtomicU64::new(contact),
+                stale,
+                max_keys_staleness,
                 metrics: Metrics::default(),
                 validation,
                 leeway: self.leeway,
