@@ -31,6 +31,7 @@
 //! ```
 
 mod cache;
+pub mod discovery;
 mod error;
 mod extract;
 mod guard;

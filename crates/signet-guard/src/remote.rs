@@ -240,11 +240,15 @@ impl Jwks {
 }
 
 /// What discovery found.
-pub(crate) struct Discovered {
-    pub(crate) jwks_uri: String,
-    pub(crate) revocation_feed: Option<String>,
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Discovered {
+    /// Where the issuer's keys are.
+    pub jwks_uri: String,
+    /// Its revocation feed, if it publishes one.
+    pub revocation_feed: Option<String>,
     /// How long the feed keeps an entry past its token's `exp`, if it says.
-    pub(crate) retention: Option<Duration>,
+    pub retention: Option<Duration>,
 }
 
 /// OpenID Connect discovery (then RFC 8414) of `issuer`; the document must name it.
@@ -260,20 +264,19 @@ pub(crate) async fn discover(
     ] {
         match get_json(http, &format!("{base}{path}"), None).await {
             Ok(doc) => {
-                if doc
+                let named = doc
                     .get("issuer")
                     .and_then(Value::as_str)
-                    .map(|s| s.trim_end_matches('/'))
-                    != Some(base)
-                {
+                    .unwrap_or_default();
+                if named.trim_end_matches('/') != base {
                     return Err(RemoteError::Invalid(format!(
-                        "{base}{path} names another issuer"
+                        "{base}{path} names the issuer {named:?}, not {issuer:?}"
                     )));
                 }
                 let jwks_uri = doc
                     .get("jwks_uri")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| RemoteError::Invalid("no jwks_uri".into()))?
+                    .ok_or_else(|| RemoteError::Invalid(format!("{base}{path} has no jwks_uri")))?
                     .to_owned();
                 let revocation_feed = doc
                     .get("revocation_feed_endpoint")
