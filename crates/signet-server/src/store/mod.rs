@@ -347,17 +347,15 @@ pub(crate) fn check_migrated(
 }
 
 /// An ended session's user and clients, from the clients' `(id, oidc)` rows.
-fn ended(user_id: String, clients: Vec<(String, String)>) -> EndedSession {
-    EndedSession {
-        user_id,
-        clients: clients
-            .into_iter()
-            .map(|(id, oidc)| {
-                let oidc: OidcRegistration = serde_json::from_str(&oidc).unwrap_or_default();
-                (id, oidc.backchannel_logout_uri)
-            })
-            .collect(),
-    }
+fn ended(user_id: String, clients: Vec<(String, String)>) -> StoreResult<EndedSession> {
+    let clients = clients
+        .into_iter()
+        .map(|(id, oidc)| {
+            let oidc: OidcRegistration = serde_json::from_str(&oidc)?;
+            Ok((id, oidc.backchannel_logout_uri))
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(EndedSession { user_id, clients })
 }
 
 /// How long past its expiry a code is kept, so that a late replay still revokes what it gave.

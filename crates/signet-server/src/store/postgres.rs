@@ -281,7 +281,7 @@ impl UserStore for PgStore {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(User::from))
+        row.map(User::try_from).transpose()
     }
 
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
@@ -289,14 +289,14 @@ impl UserStore for PgStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(User::from))
+        row.map(User::try_from).transpose()
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
         let rows: Vec<UserRow> = query_as("SELECT * FROM users ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(User::from).collect())
+        rows.into_iter().map(User::try_from).collect()
     }
 
     async fn cut_off_user(
@@ -358,14 +358,14 @@ impl ClientStore for PgStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(Client::from))
+        row.map(Client::try_from).transpose()
     }
 
     async fn clients(&self) -> StoreResult<Vec<Client>> {
         let rows: Vec<ClientRow> = query_as("SELECT * FROM clients ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(Client::from).collect())
+        rows.into_iter().map(Client::try_from).collect()
     }
 
     async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> StoreResult<bool> {
@@ -789,7 +789,7 @@ impl SsoStore for PgStore {
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Some(super::ended(user_id, clients)))
+        super::ended(user_id, clients).map(Some)
     }
 
     async fn redeem_code(&self, hash: &[u8], now: i64, issue: &CodeIssue) -> StoreResult<CodeUse> {

@@ -1,6 +1,7 @@
 //! Rows as both backends return them, read by name, and turned into domain types here once:
 //! the SQLite and PostgreSQL stores share every mapping.
 
+use super::StoreError;
 use super::types::{
     AuthCode, Client, CodeIssue, EntryKind, Family, FeedEntry, SsoSession, StoredKey, User,
 };
@@ -34,8 +35,15 @@ where
         .bind(code.expires_at)
 }
 
-fn json_list(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
+/// A JSON column, read strictly: a row that does not parse is a broken row, never "no roles"
+/// or "no claims".
+fn json<T: serde::de::DeserializeOwned>(
+    table: &str,
+    column: &str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Other(format!("a {table} row has a corrupt {column} column: {e}")))
 }
 
 #[derive(sqlx::FromRow)]
@@ -49,17 +57,19 @@ pub(super) struct UserRow {
     profile: String,
 }
 
-impl From<UserRow> for User {
-    fn from(r: UserRow) -> Self {
-        Self {
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            roles: json("users", "roles", &r.roles)?,
+            claims: json("users", "claims", &r.claims)?,
+            profile: json("users", "profile", &r.profile)?,
             id: r.id,
             name: r.name,
             password_hash: r.password_hash,
-            roles: json_list(&r.roles),
-            claims: serde_json::from_str(&r.claims).unwrap_or_default(),
             disabled: r.disabled,
-            profile: serde_json::from_str(&r.profile).unwrap_or_default(),
-        }
+        })
     }
 }
 
@@ -75,18 +85,20 @@ pub(super) struct ClientRow {
     roles: String,
 }
 
-impl From<ClientRow> for Client {
-    fn from(r: ClientRow) -> Self {
-        Self {
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            grants: json("clients", "grants", &r.grants)?,
+            scopes: json("clients", "scopes", &r.scopes)?,
+            audiences: json("clients", "audiences", &r.audiences)?,
+            oidc: json("clients", "oidc", &r.oidc)?,
+            roles: json("clients", "roles", &r.roles)?,
             id: r.id,
             secret_hash: r.secret_hash,
-            grants: json_list(&r.grants),
-            scopes: json_list(&r.scopes),
-            audiences: json_list(&r.audiences),
             introspect: r.introspect,
-            oidc: serde_json::from_str(&r.oidc).unwrap_or_default(),
-            roles: json_list(&r.roles),
-        }
+        })
     }
 }
 
@@ -233,5 +245,26 @@ impl From<CodeRow> for AuthCode {
             auth_time: r.auth_time,
             expires_at: r.expires_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_roles_column_is_an_error_not_a_user_without_roles() {
+        let row = |roles: &str| UserRow {
+            id: "u1".into(),
+            name: "alice".into(),
+            password_hash: "$argon2id$x".into(),
+            roles: roles.into(),
+            claims: "{}".into(),
+            disabled: false,
+            profile: "{}".into(),
+        };
+        assert_eq!(User::try_from(row("[\"admin\"]")).unwrap().roles, ["admin"]);
+        let err = User::try_from(row("[\"adm")).unwrap_err();
+        assert!(err.to_string().contains("corrupt roles column"), "{err}");
     }
 }
