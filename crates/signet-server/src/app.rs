@@ -21,7 +21,7 @@ use crate::{feed, oauth, passwords};
 /// The largest request body accepted.
 const MAX_BODY: usize = 64 * 1024;
 
-/// What every handler shares: the domain's [`Issuer`], and what only serving needs.
+/// What every handler shares: the domain's `Issuer`, and what only serving needs.
 #[derive(Debug, Clone)]
 pub struct AppState {
     issuer: Issuer,
@@ -35,7 +35,7 @@ pub struct AppState {
     pub(crate) streams: Arc<crate::feed::StreamCount>,
 }
 
-/// Handlers reach the domain's parts through the state, and pass it where an [`Issuer`] is
+/// Handlers reach the domain's parts through the state, and pass it where an `Issuer` is
 /// wanted.
 impl std::ops::Deref for AppState {
     type Target = Issuer;
