@@ -221,13 +221,11 @@ impl Guard {
         if let Some(cache) = &inner.cache
             && let Some(claims) = cache.get(token, now)
         {
-            if claims
-                .exp
-                .is_some_and(|e| now >= e.as_secs().saturating_add(inner.leeway))
-            {
-                let ago_secs = now - claims.exp.map_or(now, |e| e.as_secs());
-                return Err(Refusal::Invalid(signet::Error::Expired { ago_secs }));
-            }
+            // The same time checks as a full verification, on the same clock and leeway.
+            inner
+                .validation
+                .check_times(&claims)
+                .map_err(Refusal::Invalid)?;
             self.not_revoked(&claims)?;
             inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(claims);

@@ -130,6 +130,36 @@ impl Validation {
                 return Err(Error::WrongAudience);
             }
         }
+        self.check_times(c)?;
+        if let Some(subjects) = &self.subjects {
+            let sub = c.sub.as_deref().ok_or(Error::WrongSubject)?;
+            if !subjects.iter().any(|s| s == sub) {
+                return Err(Error::WrongSubject);
+            }
+        }
+        Ok(())
+    }
+
+    /// The time checks alone, on this rules' clock and leeway: `exp` (required unless waived),
+    /// `nbf`, an `iat` not in the future, and the maximum age. Verification runs them; a cache
+    /// of verified tokens runs them again on every hit, so that a cached token expires on time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use signet::{Algorithm, SigningKey, TokenBuilder, Validation};
+    ///
+    /// let key = SigningKey::generate(Algorithm::ES256)?;
+    /// let rules = Validation::builder().issuer("https://id.example").audience("api").build();
+    /// let token = TokenBuilder::new()
+    ///     .issuer("https://id.example")
+    ///     .audience("api")
+    ///     .expires_in(Duration::from_secs(60))
+    ///     .sign(&key)?;
+    /// let claims = key.verifying_key().verify::<()>(&token, &rules)?;
+    /// assert!(rules.check_times(&claims).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_times<C>(&self, c: &Claims<'_, C>) -> Result<(), Error> {
         let now = self.clock.now();
         match c.exp {
             Some(exp) if now >= exp.as_secs().saturating_add(self.leeway) => {
@@ -156,12 +186,6 @@ impl Validation {
             let iat = c.iat.ok_or_else(|| Error::MissingClaim("iat".into()))?;
             if now.saturating_sub(iat.as_secs()) > max_age.saturating_add(self.leeway) {
                 return Err(Error::TooOld);
-            }
-        }
-        if let Some(subjects) = &self.subjects {
-            let sub = c.sub.as_deref().ok_or(Error::WrongSubject)?;
-            if !subjects.iter().any(|s| s == sub) {
-                return Err(Error::WrongSubject);
             }
         }
         Ok(())
