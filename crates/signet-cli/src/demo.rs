@@ -12,7 +12,7 @@ use signet_guard::{Auth, Guard, GuardLayer, IssuerOptions, Refusal};
 use signet_server::{Admin, AppState, ClientSpec, Config, OidcRegistration, Profile};
 
 use crate::cli::DemoArgs;
-use crate::issuer::{init_logs, runtime};
+use crate::{init_logs, runtime};
 
 const APP_HTML: &str = include_str!("demo/index.html");
 const APP_JS: &str = include_str!("demo/app.js");
@@ -187,7 +187,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Result<()> {
             state,
             issuer_listener,
             app_routes(&issuer, &api),
-            signet_server::shutdown_signal(),
+            crate::shutdown_signal(),
         ));
         let mut options = IssuerOptions::new(issuer.clone(), API_AUDIENCE);
         options.client = Some((API_AUDIENCE.into(), signet::SecretString::new(secret)));
@@ -204,7 +204,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Result<()> {
             .layer(cors);
         let api_server = tokio::spawn(async move {
             axum::serve(api_listener, api_app)
-                .with_graceful_shutdown(signet_server::shutdown_signal())
+                .with_graceful_shutdown(crate::shutdown_signal())
                 .await
         });
         {

@@ -6,8 +6,12 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use signet::{Algorithm, Jwk, JwkSet, KeyFamily, KeySet, SigningKey, VerifyingKey};
 
-use crate::cli::{KeyCommand, KeyFormat};
-use crate::input::read_text;
+use signet_server::Admin;
+
+use crate::admin::admin_config;
+use crate::cli::{DataDir, KeyCommand, KeyFormat};
+use crate::input::{parse_duration, read_text};
+use crate::runtime;
 
 /// What a key file holds.
 pub(crate) enum KeyFile {
@@ -281,17 +285,79 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
             writeln!(stdout, "{}", pretty(&serde_json::json!({ "keys": keys }))?)
                 .context("cannot write")
         }
-        KeyCommand::List(dir) => crate::issuer::key_list(&dir),
+        KeyCommand::List(dir) => key_list(&dir),
         KeyCommand::Rotate {
             now,
             lead_time,
             config,
             dir,
-        } => crate::issuer::key_rotate(&dir, now, lead_time.as_deref(), config.as_deref()),
-        KeyCommand::Revoke { kid, force, dir } => crate::issuer::key_revoke(&dir, &kid, force),
+        } => key_rotate(&dir, now, lead_time.as_deref(), config.as_deref()),
+        KeyCommand::Revoke { kid, force, dir } => key_revoke(&dir, &kid, force),
         KeyCommand::Thumbprint(input) => {
             let key = public_key(&input.file, parse_alg(input.alg.as_deref())?)?;
             writeln!(stdout, "{}", key.thumbprint()?).context("cannot write")
         }
     }
+}
+
+pub(crate) fn key_list(dir: &DataDir) -> Result<()> {
+    let keys =
+        runtime()?.block_on(async { Admin::open(&admin_config(dir)).await?.keys().await })?;
+    let mut out = std::io::stdout().lock();
+    for k in keys {
+        writeln!(
+            out,
+            "{}\t{}\t{}\tactive_from={}",
+            k.kid, k.alg, k.state, k.active_from
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn key_rotate(
+    dir: &DataDir,
+    now: bool,
+    lead_time: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<()> {
+    let mut config = admin_config(dir);
+    let from_file = match file {
+        Some(path) => crate::serve::read_file_config(path)?.key_lead_time,
+        None => None,
+    };
+    if let Some(lead) = lead_time.map(str::to_owned).or(from_file) {
+        config.key_lead_time = parse_duration(&lead)?;
+    }
+    let kid = runtime()?.block_on(async {
+        let admin = Admin::open(&config).await?;
+        if now {
+            admin.rotate_key_now().await
+        } else {
+            admin.rotate_key().await
+        }
+    })?;
+    let when = if now {
+        "signs now".to_owned()
+    } else {
+        format!(
+            "is published now and signs in {} s, once JWKS caches have seen it",
+            config.key_lead_time.as_secs()
+        )
+    };
+    writeln!(std::io::stdout().lock(), "new key {kid} {when}")?;
+    Ok(())
+}
+
+pub(crate) fn key_revoke(dir: &DataDir, kid: &str, force: bool) -> Result<()> {
+    let ended = runtime()?.block_on(async {
+        Admin::open(&admin_config(dir))
+            .await?
+            .revoke_key(kid, force)
+            .await
+    })?;
+    writeln!(
+        std::io::stdout().lock(),
+        "revoked key {kid}: removed from the JWKS, {ended} logins it signed for ended; verifiers are told to fetch the keys again"
+    )?;
+    Ok(())
 }

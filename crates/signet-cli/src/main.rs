@@ -1,17 +1,21 @@
 //! The `signet` command-line tool: keys and tokens (sign, verify, decode, lint), the issuer,
 //! the proxy, administration and the single sign-on demo.
 
+mod admin;
 mod cli;
 mod demo;
 mod input;
-mod issuer;
 mod keys;
 mod lint;
+mod proxy;
 mod remote;
+mod serve;
 mod token;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, Command, Shell, TokenCommand};
@@ -34,12 +38,12 @@ impl std::error::Error for Usage {}
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Key(cmd) => keys::run(cmd)?,
-        Command::Serve(args) => issuer::serve(&args)?,
-        Command::Proxy(args) => issuer::proxy(&args)?,
+        Command::Serve(args) => serve::serve(&args)?,
+        Command::Proxy(args) => proxy::proxy(&args)?,
         Command::Demo(args) => demo::demo(&args)?,
-        Command::User(cmd) => issuer::user(cmd)?,
-        Command::Client(cmd) => issuer::client(cmd)?,
-        Command::Migrate(dir) => issuer::migrate(&dir)?,
+        Command::User(cmd) => admin::user(cmd)?,
+        Command::Client(cmd) => admin::client(cmd)?,
+        Command::Migrate(dir) => admin::migrate(&dir)?,
         Command::Token(TokenCommand::Sign(args)) => token::sign(args)?,
         Command::Token(TokenCommand::Verify(args)) => token::verify(args)?,
         Command::Token(TokenCommand::Decode { token, json }) => token::decode(&token, json)?,
@@ -116,5 +120,51 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// The async runtime the issuer's commands run on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Logging to standard error, `text` or `json`, filtered by `SIGNET_LOG` (default `info`).
+pub(crate) fn init_logs(format: &str) -> Result<()> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    match format {
+        "json" => builder.json().init(),
+        "text" => builder.init(),
+        other => bail!("unknown log format {other:?} (use text or json)"),
+    }
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
     }
 }

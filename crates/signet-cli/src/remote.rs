@@ -9,9 +9,7 @@ use signet::KeySet;
 fn fetch<T>(
     what: impl std::future::Future<Output = Result<T, signet_guard::RemoteError>>,
 ) -> Result<T> {
-    crate::issuer::runtime()?
-        .block_on(what)
-        .map_err(|e| anyhow!("{e}"))
+    crate::runtime()?.block_on(what).map_err(|e| anyhow!("{e}"))
 }
 
 /// The key set published at a JWKS URL.

@@ -352,7 +352,7 @@ async fn not_found() -> Response {
 /// How long open requests may take to finish once the server is told to stop.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Serves on `listener` until `shutdown` resolves (such as [`shutdown_signal`]), then drains.
+/// Serves on `listener` until `shutdown` resolves (the binary's Ctrl-C or SIGTERM), then drains.
 /// `/metrics` is served on the configured metrics address, if any.
 pub async fn serve_on(
     state: AppState,
@@ -414,26 +414,4 @@ pub async fn serve_with(
         let _ = m.await;
     }
     result
-}
-
-/// Waits for SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
 }

@@ -30,7 +30,7 @@ mod store;
 mod wire;
 
 pub use admin::{Admin, AdminError, ClientSpec, GRANTS, NewClient};
-pub use app::{AppState, serve_on, serve_with, shutdown_signal};
+pub use app::{AppState, serve_on, serve_with};
 pub use config::{Config, MAX_ACCESS_LIFETIME};
 pub use domain::keys::{KeyInfo, KeyState};
 pub use error::ApiError;
