@@ -2,7 +2,14 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Parses an algorithm flag into [`signet::Algorithm`]; `--help` lists the names.
+fn algorithm() -> impl TypedValueParser<Value = signet::Algorithm> {
+    clap::builder::PossibleValuesParser::new(signet::Algorithm::ALL.map(signet::Algorithm::name))
+        .try_map(|name| name.parse::<signet::Algorithm>())
+}
 
 /// Signet: JSON Web Token keys and tokens, safe by default.
 #[derive(Debug, Parser)]
@@ -63,9 +70,9 @@ pub(crate) enum KeyFormat {
 pub(crate) enum KeyCommand {
     /// Generate a new private key.
     Generate {
-        /// The algorithm the key is for (HS256 ... EdDSA).
-        #[arg(long)]
-        alg: String,
+        /// The algorithm the key is for.
+        #[arg(long, value_parser = algorithm())]
+        alg: signet::Algorithm,
         /// Key id; defaults to the RFC 7638 thumbprint (HMAC keys have none by default).
         #[arg(long)]
         kid: Option<String>,
@@ -90,8 +97,8 @@ pub(crate) enum KeyCommand {
         #[arg(required = true)]
         files: Vec<String>,
         /// The algorithm, for PEM RSA keys.
-        #[arg(long)]
-        alg: Option<String>,
+        #[arg(long, value_parser = algorithm())]
+        alg: Option<signet::Algorithm>,
     },
     /// Print the RFC 7638 thumbprint of a key.
     Thumbprint(KeyInput),
@@ -172,8 +179,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SIGNET_ALLOW_LONG_LIVED_ACCESS_TOKENS")]
     pub(crate) allow_long_lived_access_tokens: bool,
     /// Signing algorithm for new keys: ES256, EdDSA, RS256 or PS256 [default: ES256].
-    #[arg(long, env = "SIGNET_SIGNING_ALG")]
-    pub(crate) signing_alg: Option<String>,
+    #[arg(long, env = "SIGNET_SIGNING_ALG", value_parser = algorithm())]
+    pub(crate) signing_alg: Option<signet::Algorithm>,
     /// How long a rotated key is published before it signs; `signet key rotate` reads the
     /// same variable [default: 5m].
     #[arg(long, env = "SIGNET_KEY_LEAD_TIME")]
@@ -448,8 +455,8 @@ pub(crate) struct KeyInput {
     #[arg(default_value = "-")]
     pub(crate) file: String,
     /// The algorithm, for PEM RSA keys (whose PEM does not say).
-    #[arg(long)]
-    pub(crate) alg: Option<String>,
+    #[arg(long, value_parser = algorithm())]
+    pub(crate) alg: Option<signet::Algorithm>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -491,8 +498,8 @@ pub(crate) struct SignArgs {
     #[arg(long, env = "SIGNET_KEY")]
     pub(crate) key: String,
     /// The algorithm, for PEM RSA keys.
-    #[arg(long)]
-    pub(crate) alg: Option<String>,
+    #[arg(long, value_parser = algorithm())]
+    pub(crate) alg: Option<signet::Algorithm>,
     /// Claims as JSON, `@FILE`, or `-` for standard input.
     #[arg(long)]
     pub(crate) claims: Option<String>,
@@ -544,8 +551,8 @@ pub(crate) struct VerifyArgs {
     #[arg(long, env = "SIGNET_ISSUER_URL")]
     pub(crate) issuer_url: Option<String>,
     /// The algorithm, for PEM RSA keys.
-    #[arg(long)]
-    pub(crate) alg: Option<String>,
+    #[arg(long, value_parser = algorithm())]
+    pub(crate) alg: Option<signet::Algorithm>,
     /// The issuer the token must name.
     #[arg(long)]
     pub(crate) iss: Option<String>,

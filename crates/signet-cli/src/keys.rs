@@ -258,7 +258,6 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
             out,
             force,
         } => {
-            let alg = parse_alg(Some(&alg))?.ok_or_else(|| anyhow!("no algorithm"))?;
             let mut key = SigningKey::generate_with_rsa_bits(alg, bits)?;
             if let Some(kid) = kid {
                 key = key.with_kid(kid);
@@ -273,11 +272,10 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
             write_secret(&text, out.as_deref(), force)
         }
         KeyCommand::Public(input) => {
-            let key = public_key(&input.file, parse_alg(input.alg.as_deref())?)?;
+            let key = public_key(&input.file, input.alg)?;
             writeln!(stdout, "{}", pretty(&public_jwk(&key, &input.file)?)?).context("cannot write")
         }
         KeyCommand::Jwks { files, alg } => {
-            let alg = parse_alg(alg.as_deref())?;
             let keys: Vec<Jwk> = files
                 .iter()
                 .map(|f| public_key(f, alg).and_then(|k| public_jwk(&k, f)))
@@ -294,7 +292,7 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
         } => key_rotate(&dir, now, lead_time.as_deref(), config.as_deref()),
         KeyCommand::Revoke { kid, force, dir } => key_revoke(&dir, &kid, force),
         KeyCommand::Thumbprint(input) => {
-            let key = public_key(&input.file, parse_alg(input.alg.as_deref())?)?;
+            let key = public_key(&input.file, input.alg)?;
             writeln!(stdout, "{}", key.thumbprint()?).context("cannot write")
         }
     }

@@ -101,6 +101,10 @@ fn main() -> ExitCode {
                     .take_while(|l| l.starts_with('-') || l.starts_with('<'))
                     .collect();
                 first = format!("{first} {}", named.join(", "));
+            } else if let Some(values) = lines.next().filter(|l| l.starts_with("[possible values:"))
+            {
+                // A value outside a fixed list: say which are allowed, on the same line.
+                first = format!("{first} {values}");
             }
             eprintln!("signet: {first}\nhint: see `signet --help`, or `--help` after any command");
             return ExitCode::from(USAGE);

@@ -109,9 +109,13 @@ fn config(args: &ServeArgs) -> Result<(Config, String, bool)> {
     }
     config.allow_long_lived_access_tokens =
         args.allow_long_lived_access_tokens || file.allow_long_lived_access_tokens.unwrap_or(false);
-    if let Some(alg) = args.signing_alg.clone().or(file.signing_alg) {
-        config.signing_alg =
-            crate::keys::parse_alg(Some(&alg))?.ok_or_else(|| anyhow!("no algorithm"))?;
+    let from_file = file
+        .signing_alg
+        .map(|a| crate::keys::parse_alg(Some(&a)))
+        .transpose()?
+        .flatten();
+    if let Some(alg) = args.signing_alg.or(from_file) {
+        config.signing_alg = alg;
     }
     for (value, slot) in [
         (file.refresh_idle, &mut config.refresh_idle),

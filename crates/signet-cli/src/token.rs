@@ -9,7 +9,7 @@ use signet::{Claims, Error, TokenBuilder, UnverifiedToken, Validation, dangerous
 
 use crate::cli::{SignArgs, VerifyArgs};
 use crate::input::{Style, now, parse_duration, read_text, read_token, relative};
-use crate::keys::{Keys, parse_alg, signing_key, verifying_keys};
+use crate::keys::{Keys, signing_key, verifying_keys};
 
 /// The largest token `decode` and `lint` will take apart.
 pub(crate) const MAX_INSPECT: usize = 1 << 20;
@@ -61,7 +61,7 @@ pub(crate) fn sign(args: SignArgs) -> Result<()> {
             args.exp
         );
     }
-    let mut key = signing_key(&args.key, parse_alg(args.alg.as_deref())?)?;
+    let mut key = signing_key(&args.key, args.alg)?;
     if let Some(kid) = args.kid {
         key = key.with_kid(kid);
     }
@@ -110,7 +110,7 @@ pub(crate) fn sign(args: SignArgs) -> Result<()> {
 }
 
 fn keys_for(args: &VerifyArgs) -> Result<Keys> {
-    let alg = parse_alg(args.alg.as_deref())?;
+    let alg = args.alg;
     if let Some(file) = args.key.as_deref().or(args.jwks.as_deref()) {
         return verifying_keys(file, alg);
     }
