@@ -122,9 +122,9 @@ pub enum KeyError {
     /// The key material is not valid for the stated algorithm.
     #[error("invalid key: {0}")]
     Invalid(&'static str),
-    /// The key is too weak to be used.
+    /// The key is too weak to be used: which rule it broke.
     #[error("key too weak: {0}")]
-    Weak(String),
+    Weak(WeakKey),
     /// The key's family or curve does not fit the algorithm.
     #[error("the key does not fit algorithm {0}")]
     WrongAlgorithm(Algorithm),
@@ -143,6 +143,36 @@ pub enum KeyError {
     /// The cryptographic backend failed.
     #[error("cryptographic backend failure")]
     Crypto,
+}
+
+/// The rule a weak key broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WeakKey {
+    /// An RSA modulus shorter than the minimum.
+    #[error("RSA key of {bits} bits; at least {min} are required")]
+    RsaModulus {
+        /// The modulus length.
+        bits: usize,
+        /// The shortest accepted.
+        min: usize,
+    },
+    /// An RSA public exponent that is even or 1.
+    #[error("RSA public exponent must be odd and greater than 1")]
+    RsaExponent,
+    /// An RSA modulus with the ROCA fingerprint (CVE-2017-15361).
+    #[error("RSA modulus has the ROCA fingerprint (CVE-2017-15361)")]
+    Roca,
+    /// An HMAC secret shorter than its hash output.
+    #[error("{alg} secret of {bytes} bytes; at least {min} are required")]
+    HmacSecret {
+        /// The algorithm.
+        alg: Algorithm,
+        /// The secret's length.
+        bytes: usize,
+        /// The shortest accepted.
+        min: usize,
+    },
 }
 
 /// Why a token could not be signed.

@@ -18,7 +18,7 @@ use pkcs1::der::Decode;
 use crate::alg::KeyFamily;
 use crate::jwk::Jwk;
 use crate::secret::{SecretBytes, SecretString};
-use crate::{Algorithm, Error, KeyError, SignError, b64};
+use crate::{Algorithm, Error, KeyError, SignError, WeakKey, b64};
 
 /// The smallest RSA modulus Signet accepts, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -112,9 +112,10 @@ fn rsa_bits(n: &[u8]) -> usize {
 
 fn check_rsa_size(bits: usize) -> Result<(), KeyError> {
     if bits < MIN_RSA_BITS {
-        return Err(KeyError::Weak(format!(
-            "RSA key of {bits} bits; at least {MIN_RSA_BITS} are required"
-        )));
+        return Err(KeyError::Weak(WeakKey::RsaModulus {
+            bits,
+            min: MIN_RSA_BITS,
+        }));
     }
     Ok(())
 }
@@ -124,25 +125,21 @@ fn check_rsa_size(bits: usize) -> Result<(), KeyError> {
 fn check_rsa_public(n: &[u8], e: &[u8]) -> Result<(), KeyError> {
     let e_is_one = e == [1];
     if e_is_one || e.last().is_none_or(|low| low % 2 == 0) {
-        return Err(KeyError::Weak(
-            "RSA public exponent must be odd and greater than 1".into(),
-        ));
+        return Err(KeyError::Weak(WeakKey::RsaExponent));
     }
     if crate::roca::has_fingerprint(n) {
-        return Err(KeyError::Weak(
-            "RSA modulus has the ROCA fingerprint (CVE-2017-15361)".into(),
-        ));
+        return Err(KeyError::Weak(WeakKey::Roca));
     }
     Ok(())
 }
 
 fn check_hmac_size(alg: Algorithm, secret: &[u8]) -> Result<(), KeyError> {
     if secret.len() < alg.size() {
-        return Err(KeyError::Weak(format!(
-            "{alg} secret of {} bytes; at least {} are required",
-            secret.len(),
-            alg.size()
-        )));
+        return Err(KeyError::Weak(WeakKey::HmacSecret {
+            alg,
+            bytes: secret.len(),
+            min: alg.size(),
+        }));
     }
     Ok(())
 }
