@@ -173,7 +173,7 @@ fn shorten(s: &str) -> String {
 /// What the rules look at: the token as sent, its header and claims, and the key file given.
 struct Token<'a> {
     raw: &'a str,
-    header: &'a Map<String, Value>,
+    header: &'a dangerous::InspectedHeader,
     claims: &'a Map<String, Value>,
     alg_name: &'a str,
     alg: Option<Algorithm>,
@@ -380,7 +380,7 @@ fn alg_unknown(t: &Token<'_>) -> Result<Vec<String>> {
 fn key_in_header(t: &Token<'_>) -> Result<Vec<String>> {
     Ok(["jku", "x5u", "jwk", "x5c"]
         .into_iter()
-        .filter(|r| t.header.contains_key(*r))
+        .filter(|r| t.header.has(r))
         .map(|r| {
             format!(
                 "the header carries `{r}`: a verifier that trusts it lets the attacker pick the key"
@@ -391,7 +391,7 @@ fn key_in_header(t: &Token<'_>) -> Result<Vec<String>> {
 
 fn kid_injection(t: &Token<'_>) -> Result<Vec<String>> {
     let bad = ["..", "/", "\\", "'", "\"", ";", "--", "\0"];
-    Ok(match t.header.get("kid").and_then(Value::as_str) {
+    Ok(match t.header.kid.as_deref() {
         Some(kid) if bad.iter().any(|b| kid.contains(b)) => {
             vec![format!(
                 "kid {:?} holds path or SQL characters",
@@ -403,7 +403,7 @@ fn kid_injection(t: &Token<'_>) -> Result<Vec<String>> {
 }
 
 fn typ<'a>(t: &Token<'a>) -> Option<&'a str> {
-    t.header.get("typ").and_then(Value::as_str)
+    t.header.typ.as_deref()
 }
 
 fn no_typ(t: &Token<'_>) -> Result<Vec<String>> {
@@ -661,7 +661,7 @@ fn audit(token: &str, key: Option<&str>) -> Result<Report> {
     let parts = dangerous::insecure_inspect(token, MAX_INSPECT)
         .map_err(|e| anyhow!("not a compact JWS: {e}"))?;
     let header = &parts.header;
-    let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("");
+    let alg_name = header.alg.as_deref().unwrap_or("");
     let claims: Map<String, Value> = serde_json::from_slice(&parts.payload).unwrap_or_default();
     let t = Token {
         raw: token,

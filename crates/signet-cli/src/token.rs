@@ -284,7 +284,7 @@ pub(crate) fn decode(token: &str, json: bool) -> Result<()> {
         .map_err(|e| anyhow!("not a compact JWS: {e}"))?;
     let payload: Value = serde_json::from_slice(&parts.payload)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&parts.payload).into_owned()));
-    let header = Value::Object(parts.header);
+    let header: Value = serde_json::from_str(&parts.header.json)?;
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({"verified": false, "header": header, "payload": payload});

@@ -25,12 +25,61 @@ pub fn insecure_payload<'a>(token: &'a UnverifiedToken<'_>) -> Result<&'a [u8], 
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Inspection {
-    /// The header as JSON, whatever it says (even `alg: none`).
-    pub header: serde_json::Map<String, serde_json::Value>,
+    /// The header, whatever it says (even `alg: none`).
+    pub header: InspectedHeader,
     /// The decoded payload bytes.
     pub payload: Vec<u8>,
     /// The length of the decoded signature in bytes.
     pub signature_len: usize,
+}
+
+/// A header as its writer wrote it, **not checked**: the members a reader looks at, typed,
+/// every member's name, and the JSON text itself for display.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InspectedHeader {
+    /// `alg`, if it is a string (even `none`, or a name Signet does not know).
+    pub alg: Option<String>,
+    /// `typ`, if it is a string.
+    pub typ: Option<String>,
+    /// `kid`, if it is a string.
+    pub kid: Option<String>,
+    /// `cty`, if it is a string.
+    pub cty: Option<String>,
+    /// The string members of `crit`.
+    pub crit: Vec<String>,
+    /// The name of every member, in the order they appear.
+    pub members: Vec<String>,
+    /// The header's JSON text, exactly as decoded.
+    pub json: String,
+}
+
+impl InspectedHeader {
+    /// Whether the header has a member of this name (whatever its value).
+    pub fn has(&self, name: &str) -> bool {
+        self.members.iter().any(|m| m == name)
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(bytes).map_err(|_| Malformed::Header)?;
+        let text = |name: &str| map.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        Ok(Self {
+            alg: text("alg"),
+            typ: text("typ"),
+            kid: text("kid"),
+            cty: text("cty"),
+            crit: map
+                .get("crit")
+                .and_then(|c| c.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect(),
+            members: map.keys().cloned().collect(),
+            json: String::from_utf8_lossy(bytes).into_owned(),
+        })
+    }
 }
 
 /// Takes a compact JWS apart for display or auditing, **not verified** and without refusing
@@ -43,7 +92,7 @@ pub fn insecure_inspect(token: &str, max_size: usize) -> Result<Inspection, Erro
     }
     let (header, payload, signature) = token::split(token)?;
     let decode = |s: &str| b64::decode(s.as_bytes()).ok_or(Error::Malformed(Malformed::Base64));
-    let header = serde_json::from_slice(&decode(header)?).map_err(|_| Malformed::Header)?;
+    let header = InspectedHeader::parse(&decode(header)?)?;
     Ok(Inspection {
         header,
         payload: decode(payload)?,
