@@ -126,12 +126,45 @@ impl Jwk {
     }
 }
 
-/// A JWK Set (RFC 7517 §5) as it appears on the wire: entries are kept as raw JSON so that one
-/// entry Signet cannot use does not make the whole set unreadable.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// A JWK Set (RFC 7517 §5). Reading one never fails on a single entry: entries that are not
+/// JWKs are left out and listed in [`JwkSet::skipped`], so that one key Signet cannot read does
+/// not make the whole set unreadable. Written out, it is the `keys` array of [`JwkSet::keys`].
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct JwkSet {
-    /// The keys.
-    pub keys: Vec<serde_json::Value>,
+    /// The entries that are JWKs, in order.
+    pub keys: Vec<Jwk>,
+    /// The entries that are not, with their position and why.
+    #[serde(skip)]
+    pub skipped: Vec<SkippedKey>,
+    /// The position in the document of each of `keys`.
+    #[serde(skip)]
+    positions: Vec<usize>,
+}
+
+impl<'de> Deserialize<'de> for JwkSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            keys: Vec<serde_json::Value>,
+        }
+        let wire = Wire::deserialize(d)?;
+        let mut set = Self::default();
+        for (index, entry) in wire.keys.into_iter().enumerate() {
+            let kid = entry.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+            match serde_json::from_value::<Jwk>(entry) {
+                Ok(jwk) => {
+                    set.keys.push(jwk);
+                    set.positions.push(index);
+                }
+                Err(e) => set.skipped.push(SkippedKey {
+                    index,
+                    kid,
+                    reason: KeyError::Parse(format!("JWK: {e}")),
+                }),
+            }
+        }
+        Ok(set)
+    }
 }
 
 /// A JWKS entry that was left out of a [`KeySet`](crate::KeySet), and why.
@@ -153,16 +186,47 @@ impl JwkSet {
 
     /// A JWKS of the given public keys.
     pub fn from_keys<'a>(keys: impl IntoIterator<Item = &'a VerifyingKey>) -> Self {
-        let keys = keys
-            .into_iter()
-            .filter_map(|k| k.to_jwk().ok())
-            .filter_map(|j| serde_json::to_value(j).ok())
-            .collect();
-        Self { keys }
+        let keys: Vec<Jwk> = keys.into_iter().filter_map(|k| k.to_jwk().ok()).collect();
+        Self {
+            positions: (0..keys.len()).collect(),
+            keys,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Each key with its position in the document.
+    pub fn entries(&self) -> impl Iterator<Item = (usize, &Jwk)> {
+        self.positions.iter().copied().zip(&self.keys)
     }
 
     /// This set as JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod jwk_set_tests {
+    use super::*;
+
+    #[test]
+    fn a_set_with_a_broken_entry_keeps_the_others_and_says_which_was_left_out() {
+        let json = br#"{"keys": [
+            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "a"},
+            {"kid": "broken", "kty": 7},
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "b"}
+        ]}"#;
+        let set = JwkSet::from_json(json).unwrap();
+        let kids: Vec<_> = set.keys.iter().map(|k| k.kid.as_deref()).collect();
+        assert_eq!(kids, [Some("a"), Some("b")]);
+        assert_eq!(set.entries().map(|(i, _)| i).collect::<Vec<_>>(), [0, 2]);
+        assert_eq!(set.skipped.len(), 1);
+        assert_eq!(
+            (set.skipped[0].index, set.skipped[0].kid.as_deref()),
+            (1, Some("broken"))
+        );
+        assert!(matches!(set.skipped[0].reason, KeyError::Parse(_)));
+        // Written out, only the keys.
+        assert!(!set.to_json().contains("broken"));
     }
 }

@@ -1,6 +1,6 @@
 //! A set of verifying keys, looked up by `kid` and algorithm.
 
-use crate::jwk::{Jwk, JwkSet, SkippedKey};
+use crate::jwk::{JwkSet, SkippedKey};
 use crate::token::{KeySource, verify_owned};
 use crate::validation::Validation;
 use crate::{Claims, Error, Header, KeyError, VerifyingKey};
@@ -36,27 +36,22 @@ impl KeySet {
     /// Builds a set from a parsed JWKS; see [`KeySet::from_jwks_json`].
     pub fn from_jwks(jwks: &JwkSet) -> Self {
         let mut set = Self::default();
+        set.skipped.extend(jwks.skipped.iter().cloned());
         let mut secrets = Vec::new();
-        let kid_of = |entry: &serde_json::Value| {
-            entry.get("kid").and_then(|k| k.as_str()).map(str::to_owned)
-        };
-        let kids: Vec<Option<String>> = jwks.keys.iter().map(kid_of).collect();
-        for (index, entry) in jwks.keys.iter().enumerate() {
-            let kid = kids[index].clone();
-            if kid.is_some() && kids.iter().filter(|k| **k == kid).count() > 1 {
+        let kids: Vec<Option<&str>> = jwks.keys.iter().map(|j| j.kid.as_deref()).collect();
+        for (index, jwk) in jwks.entries() {
+            let kid = jwk.kid.clone();
+            if kid.is_some() && kids.iter().filter(|k| **k == kid.as_deref()).count() > 1 {
                 // Two entries with one kid: a token naming it could mean either.
                 let reason = KeyError::Misuse("kid used by more than one key in the set");
                 set.skipped.push(SkippedKey { index, kid, reason });
                 continue;
             }
-            let key = serde_json::from_value::<Jwk>(entry.clone())
-                .map_err(|e| KeyError::Parse(format!("JWK: {e}")))
-                .and_then(|jwk| {
-                    if jwk.kty != "oct" && jwk.is_private() {
-                        return Err(KeyError::Misuse("private key in a public key set"));
-                    }
-                    VerifyingKey::from_jwk(&jwk)
-                });
+            let key = if jwk.kty != "oct" && jwk.is_private() {
+                Err(KeyError::Misuse("private key in a public key set"))
+            } else {
+                VerifyingKey::from_jwk(jwk)
+            };
             match key {
                 Ok(k) if k.alg().family() == crate::KeyFamily::Hmac => secrets.push((index, k)),
                 Ok(k) => set.keys.push(k),
