@@ -242,23 +242,8 @@ impl Admin {
         }
         let secret = zeroize::Zeroizing::new(random_token(32)?);
         let hash = self.master.client_secret_hash(&secret);
-        let now = self.now();
-        if !self
-            .store
-            .cut_off_client(
-                id,
-                &crate::store::ClientChange::Secret(hash),
-                now,
-                self.cutoff_until(now),
-            )
-            .await?
-        {
-            return Err(AdminError::NotFound {
-                what: "client",
-                id: id.to_owned(),
-            });
-        }
-        past_second(now).await;
+        self.cut_off_client(id, crate::store::ClientChange::Secret(hash))
+            .await?;
         Ok(secret)
     }
 
@@ -433,15 +418,21 @@ impl Admin {
     /// Deletes a client, ends its logins, and denies every token issued to it so far (a client
     /// cutoff in the revocation feed, kept while such a token can be live).
     pub async fn delete_client(&self, id: &str) -> Result<(), AdminError> {
+        self.cut_off_client(id, crate::store::ClientChange::Delete)
+            .await
+    }
+
+    /// Changes a client, ends its logins and publishes a client cutoff; returns once the
+    /// cutoff's second has passed.
+    async fn cut_off_client(
+        &self,
+        id: &str,
+        change: crate::store::ClientChange,
+    ) -> Result<(), AdminError> {
         let now = self.now();
         if !self
             .store
-            .cut_off_client(
-                id,
-                &crate::store::ClientChange::Delete,
-                now,
-                self.cutoff_until(now),
-            )
+            .cut_off_client(id, &change, now, self.cutoff_until(now))
             .await?
         {
             return Err(AdminError::NotFound {

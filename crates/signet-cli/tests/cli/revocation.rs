@@ -250,6 +250,20 @@ impl World {
         }
     }
 
+    /// Registers the client `ops` with the admin role; returns its Basic authorization.
+    fn add_admin(&self) -> String {
+        let added = ok(&[
+            "client",
+            "add",
+            "ops",
+            "--role",
+            "admin",
+            "--data-dir",
+            &self.data,
+        ]);
+        basic("ops", &secret_of(&added))
+    }
+
     fn admin_post(&self, path: &str, auth: &str, body: Option<&str>) -> (u16, Value) {
         let req = self
             .http
@@ -483,20 +497,7 @@ impl World {
 #[test]
 fn admin_api_revokes_a_user_for_an_admin_client_only() {
     let w = World::start();
-    let out = signet()
-        .args([
-            "client",
-            "add",
-            "ops",
-            "--role",
-            "admin",
-            "--data-dir",
-            &w.data,
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let ops = basic("ops", &secret_of(&String::from_utf8(out.stdout).unwrap()));
+    let ops = w.add_admin();
     let (dave, dave_refresh) = w.log_in("dave", "dave-password-1");
     let (erin, _) = w.log_in("erin", "erin-password-1");
     // The issuer learns of the new client from the store within a couple of seconds.
@@ -789,19 +790,7 @@ fn sso_logout_and_a_session_revoked_by_the_admin_api_kill_that_sessions_tokens_o
     w.passes(&bob, "another user's token");
 
     // An administrator ends the phone's session by its sid.
-    let out = signet()
-        .args([
-            "client",
-            "add",
-            "ops",
-            "--role",
-            "admin",
-            "--data-dir",
-            &w.data,
-        ])
-        .output()
-        .unwrap();
-    let ops = basic("ops", &secret_of(&String::from_utf8(out.stdout).unwrap()));
+    let ops = w.add_admin();
     let path = format!("/admin/sessions/{}/revoke", sid_of(&on_phone));
     let started = Instant::now();
     let mut t0;
