@@ -91,6 +91,11 @@ impl Guard {
         self.inner.clock.now()
     }
 
+    /// Whether the guard fetches the issuer's keys again when a token names an unknown `kid`.
+    pub(crate) fn fetches_keys(&self) -> bool {
+        self.inner.jwks.is_some()
+    }
+
     /// A handle that does not keep the guard alive.
     pub fn downgrade(&self) -> WeakGuard {
         WeakGuard {
@@ -311,15 +316,20 @@ impl Guard {
     /// the issuer, fetches them again first (at most once per cooldown) and checks once more.
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, Refusal> {
         match self.check(token) {
-            Err(Refusal::Invalid(signet::Error::UnknownKey))
-                if self.inner.jwks.is_some() && !self.withdrawn(token) =>
-            {
-                if let Some(jwks) = &self.inner.jwks {
-                    jwks.refetch(self).await;
-                }
+            Err(Refusal::Invalid(signet::Error::UnknownKey)) => self.recheck(token).await,
+            other => other,
+        }
+    }
+
+    /// After [`Guard::check`] found `token`'s key unknown: fetches the issuer's keys again (at
+    /// most once per cooldown, and never for a withdrawn key) and checks once more.
+    pub(crate) async fn recheck(&self, token: &str) -> Result<Arc<AccessClaims>, Refusal> {
+        match &self.inner.jwks {
+            Some(jwks) if !self.withdrawn(token) => {
+                jwks.refetch(self).await;
                 self.check(token)
             }
-            other => other,
+            _ => Err(Refusal::Invalid(signet::Error::UnknownKey)),
         }
     }
 

@@ -34,21 +34,25 @@ mod cache;
 pub mod discovery;
 mod error;
 mod extract;
+mod future;
 mod guard;
 mod layer;
 mod metrics;
 pub mod proxy;
 mod remote;
 mod revocation;
+mod service;
 pub mod ssf;
 
 pub use cache::DEFAULT_CAPACITY;
 pub use error::Refusal;
 pub use extract::Auth;
+pub use future::ResponseFuture;
 pub use guard::{Guard, GuardBuilder, IssuerOptions, StalePolicy, WeakGuard};
-pub use layer::{GuardLayer, GuardService};
+pub use layer::GuardLayer;
 pub use remote::{RemoteError, check_url};
 pub use revocation::{RevocationSet, TokenRef};
+pub use service::GuardService;
 
 /// The claims of a verified access token; the custom ones as JSON.
 pub type AccessClaims = signet::Claims<'static, serde_json::Map<String, serde_json::Value>>;

@@ -321,3 +321,41 @@ fn the_revocation_feed_secret_never_shows_in_debug_output() {
     assert!(shown.contains("orders-api"), "{shown}");
     assert!(!shown.contains("s3cret-feed-credential"), "{shown}");
 }
+
+#[tokio::test]
+async fn the_layer_wraps_any_tower_service_whatever_its_request_body() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    // A plain tower service over `String` bodies, not an axum router.
+    let echo = tower::service_fn(|req: Request<String>| async move {
+        let seen = req
+            .extensions()
+            .get::<std::sync::Arc<signet_guard::AccessClaims>>()
+            .and_then(|c| c.sub.clone())
+            .unwrap_or_default();
+        Ok::<_, std::convert::Infallible>(axum::response::Response::new(Body::from(format!(
+            "{seen}: {}",
+            req.into_body()
+        ))))
+    });
+    let service = tower::Layer::layer(&GuardLayer::new(guard_for(&key)), echo);
+    let request = |auth: Option<String>| {
+        let mut r = Request::post("/");
+        if let Some(a) = auth {
+            r = r.header(header::AUTHORIZATION, a);
+        }
+        r.body("hello".to_owned()).unwrap()
+    };
+    let ok = service
+        .clone()
+        .oneshot(request(Some(format!(
+            "Bearer {}",
+            token(&key, |b| b.expires_in(Duration::from_secs(60)))
+        ))))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(ok.into_body(), 1024).await.unwrap();
+    assert_eq!(body, "alice: hello");
+    let refused = service.oneshot(request(None)).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
