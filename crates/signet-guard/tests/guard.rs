@@ -129,7 +129,10 @@ async fn bad_tokens_are_refused_with_an_rfc6750_challenge_that_never_echoes_them
             "unsupported algorithm",
         ),
         (hs_with_rsa_public, "unknown key"),
-        (token(&key, |b| b.clock(&LONG_AGO)), "token expired"),
+        (
+            token(&key, |b| b.clock(std::sync::Arc::new(LONG_AGO))),
+            "token expired",
+        ),
     ];
     for (bad, expected) in cases {
         let (status, challenge, body) = call(&app, Some(format!("Bearer {bad}"))).await;
@@ -220,7 +223,8 @@ async fn the_cache_skips_only_the_signature_and_still_checks_expiry() {
         .build();
     let app = app(guard.clone());
     let t = token(&key, |b| {
-        b.clock(&LONG_AGO).expires_in(Duration::from_secs(1))
+        b.clock(std::sync::Arc::new(LONG_AGO))
+            .expires_in(Duration::from_secs(1))
     });
     assert_eq!(
         call(&app, Some(format!("Bearer {t}"))).await.0,

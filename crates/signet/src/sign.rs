@@ -2,6 +2,7 @@
 //! registered claims.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::rand;
@@ -116,7 +117,8 @@ pub struct TokenBuilder<'a, C = ()> {
     not_before: Option<Duration>,
     typ: Option<Cow<'a, str>>,
     jti: bool,
-    clock: &'a dyn Clock,
+    /// `None`: the system clock (no allocation for the common case).
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl Default for TokenBuilder<'_, ()> {
@@ -141,7 +143,7 @@ impl<'a, C: Serialize> TokenBuilder<'a, C> {
             not_before: None,
             typ: Some(Cow::Borrowed("JWT")),
             jti: true,
-            clock: &SystemClock,
+            clock: None,
         }
     }
 
@@ -202,15 +204,21 @@ impl<'a, C: Serialize> TokenBuilder<'a, C> {
         self
     }
 
-    /// Take `iat` from this clock.
-    pub fn clock(mut self, clock: &'a dyn Clock) -> Self {
-        self.clock = clock;
+    /// Take `iat` from this clock (the same kind of handle [`ValidationBuilder::clock`]
+    /// takes).
+    ///
+    /// [`ValidationBuilder::clock`]: crate::ValidationBuilder::clock
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
     /// Fills the time claims and `jti`, and signs.
     pub fn sign(mut self, key: &SigningKey) -> Result<String, SignError> {
-        let now = self.clock.now();
+        let now = self
+            .clock
+            .as_ref()
+            .map_or_else(|| SystemClock.now(), |c| c.now());
         let at = |d: Duration| {
             NumericDate::from_secs(now.saturating_add(d.as_secs()))
                 .ok_or_else(|| SignError::Claims("date out of range".into()))

@@ -170,7 +170,7 @@ pub(crate) async fn access_token(
             .subject(sub)
             .audience(aud)
             .expires_in(lifetime)
-            .clock(clock.as_ref())
+            .clock(clock)
             .typ("at+jwt")
             .jti(jti)
             .sign(key)

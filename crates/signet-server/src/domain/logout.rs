@@ -120,7 +120,7 @@ fn logout_token(
         .subject(sub)
         .audience(client_id)
         .expires_in(LOGOUT_TOKEN_LIFETIME)
-        .clock(issuer.config.clock.as_ref())
+        .clock(std::sync::Arc::clone(&issuer.config.clock))
         .typ("logout+jwt")
         .sign(key)
         .map_err(|e| DomainError::Internal(e.into()))

@@ -544,7 +544,7 @@ async fn id_token(
             .subject(sub)
             .audience(aud)
             .expires_in(ID_TOKEN_LIFETIME)
-            .clock(clock.as_ref())
+            .clock(clock)
             .typ("JWT")
             .sign(key)
     })

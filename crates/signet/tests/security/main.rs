@@ -57,7 +57,7 @@ pub(crate) fn token(key: &SigningKey) -> String {
         .issuer(ISS)
         .audience(AUD)
         .subject("alice")
-        .clock(&FixedClock(NOW))
+        .clock(Arc::new(FixedClock(NOW)))
         .sign(key)
         .unwrap()
 }

@@ -151,7 +151,7 @@ fn id_token_or_other_typ_is_refused_where_an_access_token_is_required() {
             .issuer(ISS)
             .audience(AUD)
             .typ(typ.to_owned())
-            .clock(&FixedClock(NOW))
+            .clock(std::sync::Arc::new(FixedClock(NOW)))
             .sign(k)
             .unwrap()
     };
@@ -224,7 +224,7 @@ fn custom_claims_round_trip_and_borrow_from_the_token() {
         .audience("second")
         .subject("alice")
         .not_before_in(Duration::ZERO)
-        .clock(&FixedClock(NOW))
+        .clock(std::sync::Arc::new(FixedClock(NOW)))
         .sign(k)
         .unwrap();
     let parsed = UnverifiedToken::parse(&t).unwrap();
@@ -284,7 +284,7 @@ fn jti_can_be_set_or_left_out() {
         .issuer(ISS)
         .audience(AUD)
         .jti("id-1")
-        .clock(&FixedClock(NOW))
+        .clock(std::sync::Arc::new(FixedClock(NOW)))
         .sign(k)
         .unwrap();
     let c = k
@@ -296,7 +296,7 @@ fn jti_can_be_set_or_left_out() {
         .issuer(ISS)
         .audience(AUD)
         .no_jti()
-        .clock(&FixedClock(NOW))
+        .clock(std::sync::Arc::new(FixedClock(NOW)))
         .sign(k)
         .unwrap();
     assert_eq!(
