@@ -259,11 +259,11 @@ fn hs256(c: &AccessClaims) {
         vec![
             case("signet (borrowed claims)", || {
                 let t = signet::UnverifiedToken::parse(&token).unwrap();
-                let v = t.verify::<Scoped<'_>>(vk, &v).unwrap();
+                let v = t.verify_as::<Scoped<'_>>(vk, &v).unwrap();
                 v.claims().custom.scope.len()
             }),
             case("signet (owned claims)", || {
-                vk.verify::<ScopedOwned>(&token, &v)
+                vk.verify_as::<ScopedOwned>(&token, &v)
                     .unwrap()
                     .custom
                     .scope
@@ -473,7 +473,7 @@ fn asymmetric(c: &AccessClaims, alg: signet::Algorithm) {
         vec![
             case("signet (borrowed claims)", || {
                 let t = signet::UnverifiedToken::parse(&token).unwrap();
-                t.verify::<Scoped<'_>>(vk, &v)
+                t.verify_as::<Scoped<'_>>(vk, &v)
                     .unwrap()
                     .claims()
                     .custom

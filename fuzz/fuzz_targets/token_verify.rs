@@ -32,9 +32,9 @@ fuzz_target!(|data: &[u8]| {
         .clock(Arc::new(FixedClock(1_767_225_600)))
         .build();
     // One-step and two-step verification must agree.
-    let one = KEYS.verify::<serde_json::Value>(token, &rules).is_ok();
+    let one = KEYS.verify_as::<serde_json::Value>(token, &rules).is_ok();
     if let Ok(parsed) = UnverifiedToken::parse(token) {
-        let two = parsed.verify::<serde_json::Value>(&*KEYS, &rules).is_ok();
+        let two = parsed.verify_as::<serde_json::Value>(&*KEYS, &rules).is_ok();
         assert_eq!(one, two, "one-step and two-step verification disagree");
         let _ = signet::dangerous::insecure_payload(&parsed);
     }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use signet::{Algorithm, Jwk, JwkSet, KeyFamily, KeySet, SigningKey, VerifyingKey};
+use signet::{Algorithm, Jwk, JwkSet, KeyFamily, KeySet, KeySource, SigningKey, VerifyingKey};
 
 use signet_server::Admin;
 
@@ -108,19 +108,16 @@ pub(crate) enum Keys {
     Set(KeySet),
 }
 
-impl Keys {
-    /// Verifies `token`, returning its claims with the caller's own members as JSON.
-    pub(crate) fn verify(
+/// Verification goes through the one path of [`KeySource`]: a single key, or a set choosing
+/// by `kid`.
+impl KeySource for Keys {
+    fn key_for(
         &self,
-        token: &str,
-        validation: &signet::Validation,
-    ) -> std::result::Result<
-        signet::Claims<'static, serde_json::Map<String, serde_json::Value>>,
-        signet::Error,
-    > {
+        header: &signet::Header,
+    ) -> std::result::Result<&VerifyingKey, signet::Error> {
         match self {
-            Self::One(key) => key.verify(token, validation),
-            Self::Set(set) => set.verify(token, validation),
+            Self::One(key) => key.key_for(header),
+            Self::Set(set) => set.key_for(header),
         }
     }
 }

@@ -9,6 +9,8 @@ use signet::{Claims, Error, TokenBuilder, UnverifiedToken, Validation, dangerous
 
 use crate::cli::{SignArgs, VerifyArgs};
 use crate::input::{Style, now, parse_duration, read_text, read_token, relative};
+use signet::KeySource;
+
 use crate::keys::{Keys, signing_key, verifying_keys};
 
 /// The largest token `decode` and `lint` will take apart.
@@ -226,7 +228,7 @@ pub(crate) fn verify(args: VerifyArgs) -> Result<()> {
     let validation = validation(&args)?;
     let keys = keys_for(&args)?;
     let claims: Claims<'static, Map<String, Value>> = keys
-        .verify(&token, &validation)
+        .verify_as(&token, &validation)
         .map_err(|e| anyhow!(why(&e, &token, &args)))?;
     let json = serde_json::to_string_pretty(&claims).context("cannot write JSON")?;
     writeln!(std::io::stdout().lock(), "{json}").context("cannot write")

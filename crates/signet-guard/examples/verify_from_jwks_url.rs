@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .audience(audience)
         .required_typ("at+jwt")
         .build();
-    let claims = keys.verify::<serde_json::Map<String, serde_json::Value>>(&token, &rules)?;
+    let claims = keys.verify_as::<serde_json::Map<String, serde_json::Value>>(&token, &rules)?;
     println!(
         "valid: sub {:?}, scope {:?}",
         claims.sub,

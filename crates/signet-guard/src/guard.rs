@@ -244,7 +244,7 @@ impl Guard {
             .map(|k| Arc::clone(&k))
             .map_err(|_| Refusal::Invalid(signet::Error::UnknownKey))?;
         let claims = Arc::new(
-            keys.verify(token, &inner.validation)
+            keys.verify_as(token, &inner.validation)
                 .map_err(Refusal::Invalid)?,
         );
         self.not_revoked(&claims)?;

@@ -174,7 +174,7 @@ impl SsfReceiver {
             .read()
             .map(|k| Arc::clone(&k))
             .map_err(|_| signet::Error::UnknownKey)?;
-        keys.verify(set, &validation)
+        keys.verify_as(set, &validation)
     }
 
     /// Verifies a SET (fetching the transmitter's keys again once on an unknown `kid`) and

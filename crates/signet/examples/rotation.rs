@@ -25,14 +25,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .required_typ("at+jwt")
         .build();
     for t in [&before, &after] {
-        let claims = published.verify::<()>(t, &rules)?;
+        let claims = published.verify(t, &rules)?;
         println!("verified {:?}", claims.sub);
     }
 
     // Once the old key's tokens have expired it leaves the set, and so do they.
     let later = KeySet::new([new.verifying_key().clone()]);
     assert_eq!(
-        later.verify::<()>(&before, &rules).err(),
+        later.verify(&before, &rules).err(),
         Some(signet::Error::UnknownKey)
     );
     println!("a token of the retired key is refused: unknown key");

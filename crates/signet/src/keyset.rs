@@ -1,7 +1,7 @@
 //! A set of verifying keys, looked up by `kid` and algorithm.
 
 use crate::jwk::{JwkSet, SkippedKey};
-use crate::token::{KeySource, verify_owned};
+use crate::token::KeySource;
 use crate::validation::Validation;
 use crate::{Claims, Error, Header, KeyError, VerifyingKey};
 
@@ -89,13 +89,19 @@ impl KeySet {
         &self.skipped
     }
 
-    /// Parses and verifies a compact JWT against this set, returning its claims.
-    pub fn verify<C: serde::de::DeserializeOwned>(
+    /// Parses and verifies a compact JWT against this set, returning its registered claims
+    /// (the same as [`KeySource::verify`], without importing the trait).
+    pub fn verify(&self, token: &str, validation: &Validation) -> Result<Claims<'static>, Error> {
+        KeySource::verify(self, token, validation)
+    }
+
+    /// Like [`KeySet::verify`], with the other members as the caller's type `C`.
+    pub fn verify_as<C: serde::de::DeserializeOwned>(
         &self,
         token: &str,
         validation: &Validation,
     ) -> Result<Claims<'static, C>, Error> {
-        verify_owned(token, self, validation)
+        KeySource::verify_as(self, token, validation)
     }
 }
 

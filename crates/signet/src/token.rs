@@ -80,6 +80,27 @@ pub trait KeySource {
     /// The key that must verify a token with this header. The key's algorithm must be the
     /// header's.
     fn key_for(&self, header: &Header) -> Result<&VerifyingKey, Error>;
+
+    /// Parses and verifies a compact JWT against this source, returning its registered claims.
+    /// One path for every source: a key, a key set, or one of your own.
+    fn verify(&self, token: &str, validation: &Validation) -> Result<Claims<'static>, Error>
+    where
+        Self: Sized,
+    {
+        verify_owned(token, self, validation)
+    }
+
+    /// Like [`KeySource::verify`], with the token's other members as the caller's type `C`.
+    fn verify_as<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> Result<Claims<'static, C>, Error>
+    where
+        Self: Sized,
+    {
+        verify_owned(token, self, validation)
+    }
 }
 
 impl KeySource for VerifyingKey {
@@ -167,9 +188,19 @@ impl<'t> UnverifiedToken<'t> {
         self.payload()
     }
 
-    /// Verifies the signature and then the claims. Claims borrow from this token. The size
-    /// limit of `validation` applies here too, however the token was parsed.
-    pub fn verify<'a, C: Deserialize<'a>>(
+    /// Verifies the signature and then the registered claims. The size limit of `validation`
+    /// applies here too, however the token was parsed.
+    pub fn verify<'a>(
+        &'a self,
+        keys: &impl KeySource,
+        validation: &Validation,
+    ) -> Result<Verified<'a>, Error> {
+        self.verify_as(keys, validation)
+    }
+
+    /// Like [`UnverifiedToken::verify`], with the other members as the caller's type `C`,
+    /// borrowed from this token where they can be.
+    pub fn verify_as<'a, C: Deserialize<'a>>(
         &'a self,
         keys: &impl KeySource,
         validation: &Validation,
@@ -245,20 +276,23 @@ pub(crate) fn verify_owned<C: DeserializeOwned>(
     validation: &Validation,
 ) -> Result<Claims<'static, C>, Error> {
     let parsed = UnverifiedToken::parse_with_limit(token, validation.max_token_size())?;
-    let verified = parsed.verify::<C>(keys, validation)?;
+    let verified = parsed.verify_as::<C>(keys, validation)?;
     Ok(verified.into_claims().into_owned())
 }
 
 impl VerifyingKey {
-    /// Parses and verifies a compact JWT with this key, returning its claims.
-    ///
-    /// Equivalent to [`UnverifiedToken::parse_with_limit`] then [`UnverifiedToken::verify`],
-    /// with owned claims.
-    pub fn verify<C: DeserializeOwned>(
+    /// Parses and verifies a compact JWT with this key, returning its registered claims (the
+    /// same as [`KeySource::verify`], without importing the trait).
+    pub fn verify(&self, token: &str, validation: &Validation) -> Result<Claims<'static>, Error> {
+        KeySource::verify(self, token, validation)
+    }
+
+    /// Like [`VerifyingKey::verify`], with the other members as the caller's type `C`.
+    pub fn verify_as<C: DeserializeOwned>(
         &self,
         token: &str,
         validation: &Validation,
     ) -> Result<Claims<'static, C>, Error> {
-        verify_owned(token, self, validation)
+        KeySource::verify_as(self, token, validation)
     }
 }

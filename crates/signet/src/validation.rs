@@ -155,7 +155,7 @@ impl Validation {
     ///     .audience("api")
     ///     .expires_in(Duration::from_secs(60))
     ///     .sign(&key)?;
-    /// let claims = key.verifying_key().verify::<()>(&token, &rules)?;
+    /// let claims = key.verifying_key().verify(&token, &rules)?;
     /// assert!(rules.check_times(&claims).is_ok());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

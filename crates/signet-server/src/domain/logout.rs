@@ -44,7 +44,7 @@ pub(crate) async fn check_hint(issuer: &Issuer, hint: &str) -> Option<Hint> {
         .clock(std::sync::Arc::clone(&issuer.config.clock))
         .build();
     let claims: signet::Claims<'static, Map<String, Value>> =
-        ring.verifier.verify(hint, &validation).ok()?;
+        ring.verifier.verify_as(hint, &validation).ok()?;
     let sid = claims.custom.get("sid")?.as_str()?.to_owned();
     let client_id = claims
         .custom

@@ -273,7 +273,7 @@ pub(crate) fn verify(
         .audience(AUD)
         .required_typ("at+jwt")
         .build();
-    keys.verify(token, &validation)
+    keys.verify_as(token, &validation)
 }
 
 pub(crate) fn introspect(issuer: &Issuer, secret: &str, token: &str) -> Value {

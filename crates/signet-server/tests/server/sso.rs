@@ -254,7 +254,7 @@ fn verify_id_token(issuer: &Issuer, token: &str, client: &str) -> serde_json::Ma
         .required_typ("JWT")
         .build();
     let claims: signet::Claims<'static, serde_json::Map<String, Value>> =
-        keys.verify(token, &validation).unwrap();
+        keys.verify_as(token, &validation).unwrap();
     let mut all = claims.custom.clone();
     all.insert("sub".into(), Value::from(claims.sub.as_deref().unwrap()));
     all
@@ -751,7 +751,7 @@ fn logout_ends_the_session_its_tokens_and_codes_and_retries_the_back_channel_unt
         .required_typ("logout+jwt")
         .build();
     let claims: signet::Claims<'static, serde_json::Map<String, Value>> =
-        keys.verify(&form["logout_token"], &validation).unwrap();
+        keys.verify_as(&form["logout_token"], &validation).unwrap();
     assert_eq!(claims.custom["sid"], sid);
     assert!(
         claims.custom["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object()

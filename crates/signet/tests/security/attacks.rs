@@ -7,7 +7,7 @@ use signet::{
 use crate::{b64, forge, key, payload, token, unb64, validation};
 
 fn verify(token: &str, key: &VerifyingKey) -> Result<(), Error> {
-    key.verify::<()>(token, &validation()).map(|_| ())
+    key.verify(token, &validation()).map(|_| ())
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn hs256_token_signed_with_the_rsa_or_ec_public_key_is_refused() {
         );
         let set = KeySet::new([victim.verifying_key().clone()]);
         assert!(matches!(
-            set.verify::<()>(&forged, &validation()),
+            set.verify(&forged, &validation()),
             Err(Error::AlgorithmMismatch { .. })
         ));
         // And a public key can never be turned into an HMAC key by loading it as one.
@@ -78,7 +78,7 @@ fn embedded_jwk_header_is_never_used_as_the_key() {
     let real = key(Algorithm::ES256).verifying_key();
     assert_eq!(verify(&forged, real), Err(Error::InvalidSignature));
     let set = KeySet::new([real.clone()]);
-    assert!(set.verify::<()>(&forged, &validation()).is_err());
+    assert!(set.verify(&forged, &validation()).is_err());
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn jku_and_x5u_headers_are_never_fetched_or_used() {
             "{header}"
         );
         let set = KeySet::new([real.clone()]);
-        let got = set.verify::<()>(&forged, &validation());
+        let got = set.verify(&forged, &validation());
         assert!(
             matches!(got, Err(Error::UnknownKey | Error::InvalidSignature)),
             "{header}: {got:?}"
@@ -123,7 +123,7 @@ fn kid_with_path_traversal_or_sql_only_misses_the_key_set() {
         let header = serde_json::json!({"alg": "HS256", "kid": kid}).to_string();
         let forged = forge(&attacker, &header, &payload(""));
         assert_eq!(
-            set.verify::<()>(&forged, &validation()),
+            set.verify(&forged, &validation()),
             Err(Error::UnknownKey),
             "{kid:?}"
         );
@@ -566,10 +566,7 @@ fn public_key_set_with_a_shared_secret_uses_only_the_public_keys() {
         r#"{"alg":"HS256","kid":"hmac"}"#,
         &payload(""),
     );
-    assert_eq!(
-        set.verify::<()>(&forged, &validation()),
-        Err(Error::UnknownKey)
-    );
+    assert_eq!(set.verify(&forged, &validation()), Err(Error::UnknownKey));
     let _ = JwkSet::default();
 }
 
@@ -604,11 +601,11 @@ fn oversized_token_is_refused_on_the_two_step_path_under_the_callers_limit() {
         .build();
     let parsed = UnverifiedToken::parse(&t).unwrap();
     assert_eq!(
-        parsed.verify::<()>(k.verifying_key(), &tight).map(|_| ()),
+        parsed.verify(k.verifying_key(), &tight).map(|_| ()),
         Err(Error::TooLarge { limit: 1024 })
     );
     assert_eq!(
-        k.verifying_key().verify::<()>(&t, &tight).map(|_| ()),
+        k.verifying_key().verify(&t, &tight).map(|_| ()),
         Err(Error::TooLarge { limit: 1024 })
     );
 }
@@ -631,9 +628,7 @@ fn algorithm_swap_through_a_careless_custom_key_source_is_refused() {
     let t = token(&hs256);
     let parsed = UnverifiedToken::parse(&t).unwrap();
     assert_eq!(
-        parsed
-            .verify::<()>(&Careless(hs384), &validation())
-            .map(|_| ()),
+        parsed.verify(&Careless(hs384), &validation()).map(|_| ()),
         Err(Error::AlgorithmMismatch {
             expected: Algorithm::HS384,
             found: Algorithm::HS256

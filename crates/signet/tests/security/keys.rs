@@ -19,7 +19,7 @@ fn every_algorithm_generates_signs_and_exports_a_loadable_jwk() {
         );
         // A token signed by the reloaded key verifies under the original.
         k.verifying_key()
-            .verify::<()>(&token(&again), &validation())
+            .verify(&token(&again), &validation())
             .unwrap();
         if alg.family() == signet::KeyFamily::Hmac {
             assert!(k.public_jwk().is_err(), "an HMAC key has no public half");
@@ -33,7 +33,7 @@ fn every_algorithm_generates_signs_and_exports_a_loadable_jwk() {
                 "kid defaults to the thumbprint"
             );
             let vk = VerifyingKey::from_jwk(&public).unwrap();
-            vk.verify::<()>(&token(k), &validation()).unwrap();
+            vk.verify(&token(k), &validation()).unwrap();
         }
     }
 }
@@ -51,7 +51,7 @@ fn pem_and_der_keys_load_in_every_common_form() {
         assert_eq!(from_pem.thumbprint().unwrap(), k.thumbprint().unwrap());
         let spki = k.verifying_key().to_spki_pem().unwrap();
         let vk = VerifyingKey::from_pem(&spki, alg).unwrap();
-        vk.verify::<()>(&token(k), &validation()).unwrap();
+        vk.verify(&token(k), &validation()).unwrap();
         assert!(
             SigningKey::from_pem(&spki, alg).is_err(),
             "a public key cannot sign"
@@ -221,7 +221,7 @@ fn jwks_skips_unusable_entries_visibly() {
         .collect();
     assert_eq!(skipped.len(), 5, "{skipped:?}");
     assert_eq!(skipped[0], (1, Some("bad-point".into())));
-    set.verify::<()>(&token(key(Algorithm::ES256)), &validation())
+    set.verify(&token(key(Algorithm::ES256)), &validation())
         .unwrap();
     assert!(matches!(
         KeySet::from_jwks_json(b"{\"keys\": 3}"),
@@ -250,21 +250,21 @@ fn key_set_without_kid_needs_exactly_one_candidate() {
         es.verifying_key().clone(),
         key(Algorithm::RS256).verifying_key().clone(),
     ]);
-    assert!(one.verify::<()>(&t, &validation()).is_ok());
+    assert!(one.verify(&t, &validation()).is_ok());
     let other = SigningKey::generate(Algorithm::ES256).unwrap();
     let two = KeySet::new([es.verifying_key().clone(), other.verifying_key().clone()]);
     assert_eq!(
-        two.verify::<()>(&t, &validation()),
+        two.verify(&t, &validation()),
         Err(signet::Error::AmbiguousKey)
     );
     let none = KeySet::new([key(Algorithm::RS256).verifying_key().clone()]);
     assert_eq!(
-        none.verify::<()>(&t, &validation()),
+        none.verify(&t, &validation()),
         Err(signet::Error::UnknownKey)
     );
     // With a kid, the kid decides: another ES256 key in the set does not make it ambiguous.
     let tagged = es.sign(&claims).unwrap();
-    assert!(two.verify::<()>(&tagged, &validation()).is_ok());
+    assert!(two.verify(&tagged, &validation()).is_ok());
 }
 
 #[test]

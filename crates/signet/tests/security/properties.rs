@@ -57,7 +57,7 @@ proptest! {
             custom: custom.clone(),
         };
         let token = k.sign(&claims).unwrap();
-        let got = k.verifying_key().verify::<BTreeMap<String, Value>>(&token, &validation()).unwrap();
+        let got = k.verifying_key().verify_as::<BTreeMap<String, Value>>(&token, &validation()).unwrap();
         prop_assert_eq!(got.sub.as_deref(), Some(sub.as_str()));
         prop_assert_eq!(got.jti.as_deref(), jti.as_deref());
         prop_assert_eq!(got.custom, custom);
@@ -77,7 +77,7 @@ proptest! {
         bytes[i] = replacement;
         let changed = String::from_utf8(bytes).unwrap();
         let outcome = UnverifiedToken::parse(&changed)
-            .and_then(|t| t.verify::<()>(k.verifying_key(), &validation()).map(|_| ()));
+            .and_then(|t| t.verify(k.verifying_key(), &validation()).map(|_| ()));
         prop_assert!(outcome.is_err(), "a change at byte {} was accepted", i);
     }
 }
