@@ -1,7 +1,7 @@
 //! Reading inputs (files, standard input, durations) and writing for people (colour, times).
 
 use std::io::{IsTerminal, Read};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
@@ -32,24 +32,7 @@ pub(crate) fn read_token(arg: &str) -> Result<String> {
     Ok(token.to_owned())
 }
 
-/// Parses `90s`, `15m`, `1h`, `7d` (or plain seconds).
-pub(crate) fn parse_duration(s: &str) -> Result<Duration> {
-    let s = s.trim();
-    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = digits
-        .parse()
-        .with_context(|| format!("invalid duration `{s}` (use 90s, 15m, 1h, 7d)"))?;
-    let secs = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => bail!("invalid duration `{s}` (use 90s, 15m, 1h, 7d)"),
-    };
-    n.checked_mul(secs)
-        .map(Duration::from_secs)
-        .with_context(|| format!("duration `{s}` is too long"))
-}
+pub(crate) use signet_server::parse_duration;
 
 /// Seconds since the epoch.
 pub(crate) fn now() -> u64 {
@@ -111,6 +94,8 @@ impl Style {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

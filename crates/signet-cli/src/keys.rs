@@ -30,15 +30,6 @@ const PEM_CANDIDATES: [Algorithm; 5] = [
     Algorithm::EdDSA,
 ];
 
-pub(crate) fn parse_alg(alg: Option<&str>) -> Result<Option<Algorithm>> {
-    alg.map(|a| {
-        a.parse::<Algorithm>().map_err(|_| {
-            anyhow!("unsupported algorithm `{a}` (use HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, ES256K or EdDSA)")
-        })
-    })
-    .transpose()
-}
-
 pub(crate) fn read_key_file(name: &str) -> Result<KeyFile> {
     let text = read_text(name, "key")?;
     let trimmed = text.trim_start();
@@ -317,7 +308,7 @@ pub(crate) fn key_rotate(
 ) -> Result<()> {
     let mut config = admin_config(dir);
     let from_file = match file {
-        Some(path) => crate::serve::read_file_config(path)?.key_lead_time,
+        Some(path) => signet_server::Settings::from_toml_file(path)?.key_lead_time,
         None => None,
     };
     if let Some(lead) = lead_time.map(str::to_owned).or(from_file) {

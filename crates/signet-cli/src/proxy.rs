@@ -3,7 +3,6 @@
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::input::parse_duration;
-use crate::serve::connection_limits;
 use crate::{init_logs, runtime};
 
 /// The feed client's secret: from `--client-secret-file`, else `SIGNET_CLIENT_SECRET`.
@@ -40,7 +39,7 @@ pub(crate) fn proxy(args: &crate::cli::ProxyArgs) -> Result<()> {
         })
         .transpose()?;
     let mut limits = signet_server::ConnectionLimits::default();
-    connection_limits(&mut limits, &args.connections, (None, None, None))?;
+    args.connections.settings().apply_connections(&mut limits)?;
     let mut options =
         signet_guard::IssuerOptions::new(args.issuer_url.clone(), args.audience.clone());
     match (&args.client_id, args.insecure_no_revocation) {

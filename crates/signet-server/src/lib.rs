@@ -25,6 +25,7 @@ mod pages;
 mod passwords;
 mod sealing;
 mod session;
+mod settings;
 mod ssf;
 mod store;
 mod wire;
@@ -37,6 +38,7 @@ pub use error::ApiError;
 #[cfg(feature = "fuzzing")]
 pub use form::fuzzing;
 pub use listener::{ConnectionLimits, serve_router};
+pub use settings::{Settings, parse_duration};
 pub use store::{Client, OidcRegistration, Profile, StoreError, User};
 
 /// The version of the core library this issuer is built on.
