@@ -10,7 +10,7 @@ use serde::ser::{
 };
 
 /// The registered claims (RFC 7519 §4.1) that [`Claims`](crate::Claims) holds itself.
-pub(crate) const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+pub const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
 /// Refuses a custom member that would repeat a registered claim.
 fn check_name<E: ser::Error>(name: &str) -> Result<(), E> {

@@ -31,6 +31,7 @@ mod validation;
 pub use alg::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use claims::{Audience, Claims, NumericDate};
 pub use error::{Error, KeyError, Malformed, SignError, WeakKey};
+pub use flatten::REGISTERED as REGISTERED_CLAIMS;
 pub use header::Header;
 pub use jwk::{Jwk, JwkSet, SkippedKey};
 pub use key::{MIN_RSA_BITS, SigningKey, VerifyingKey};

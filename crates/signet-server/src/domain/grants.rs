@@ -14,20 +14,9 @@ use crate::metrics::inc;
 use crate::sealing::random_token;
 use crate::store::{Client, Family, RefreshUse, Successor, User};
 
-/// Claims the issuer sets itself; a user's configured claims cannot override them.
-const RESERVED: [&str; 11] = [
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "nbf",
-    "iat",
-    "jti",
-    "client_id",
-    "scope",
-    "roles",
-    "sid",
-];
+/// Claims the issuer sets itself besides the registered ones ([`signet::REGISTERED_CLAIMS`]);
+/// a user's configured claims cannot override either.
+const ISSUER_SET: [&str; 4] = ["client_id", "scope", "roles", "sid"];
 
 /// The stored form of a refresh token.
 pub(crate) fn refresh_hash(token: &str) -> Vec<u8> {
@@ -148,7 +137,8 @@ pub(crate) async fn access_token(
             custom.insert("roles".into(), json!(user.roles));
         }
         for (k, v) in &user.claims {
-            if !RESERVED.contains(&k.as_str()) {
+            if !signet::REGISTERED_CLAIMS.contains(&k.as_str()) && !ISSUER_SET.contains(&k.as_str())
+            {
                 custom.insert(k.clone(), v.clone());
             }
         }
