@@ -178,6 +178,10 @@ struct Token<'a> {
     alg_name: &'a str,
     alg: Option<Algorithm>,
     key: Option<&'a str>,
+    /// Every claim name in the payload: its path and its lowercase name.
+    names: Vec<(String, String)>,
+    /// Every string value worth a finding: the rule it falls under, and the reason.
+    values: Vec<(&'static str, String)>,
 }
 
 /// One rule of the linter: its id, how bad a finding is, what it looks for (for
@@ -490,17 +494,6 @@ fn walk<'v>(
     }
 }
 
-fn names(t: &Token<'_>) -> Vec<(String, String)> {
-    let (mut names, mut strings) = (Vec::new(), Vec::new());
-    walk(
-        "",
-        &Value::Object(t.claims.clone()),
-        &mut names,
-        &mut strings,
-    );
-    names
-}
-
 fn secret_name(lower: &str) -> bool {
     SECRET_NAMES
         .iter()
@@ -508,8 +501,8 @@ fn secret_name(lower: &str) -> bool {
 }
 
 fn secret_in_payload(t: &Token<'_>) -> Result<Vec<String>> {
-    Ok(names(t)
-        .into_iter()
+    Ok(t.names
+        .iter()
         .filter(|(_, lower)| secret_name(lower))
         .map(|(here, _)| {
             format!("claim `{here}` looks like a secret; any holder of the token can read it")
@@ -518,8 +511,8 @@ fn secret_in_payload(t: &Token<'_>) -> Result<Vec<String>> {
 }
 
 fn personal_data(t: &Token<'_>) -> Result<Vec<String>> {
-    Ok(names(t)
-        .into_iter()
+    Ok(t.names
+        .iter()
         .filter(|(_, lower)| {
             !secret_name(lower) && PERSONAL_NAMES.iter().any(|s| lower.contains(s))
         })
@@ -574,14 +567,10 @@ fn classify(path: &str, s: &str) -> Option<(&'static str, String)> {
 
 /// The findings of string rule `id`: values that [`classify`] puts under it.
 fn strings_of(t: &Token<'_>, id: &str) -> Result<Vec<String>> {
-    let (mut names, mut strings) = (Vec::new(), Vec::new());
-    let claims = Value::Object(t.claims.clone());
-    walk("", &claims, &mut names, &mut strings);
-    Ok(strings
-        .into_iter()
-        .filter_map(|(path, s)| classify(&path, s))
+    Ok(t.values
+        .iter()
         .filter(|(rule, _)| *rule == id)
-        .map(|(_, reason)| reason)
+        .map(|(_, reason)| reason.clone())
         .collect())
 }
 
@@ -663,6 +652,14 @@ fn audit(token: &str, key: Option<&str>) -> Result<Report> {
     let header = &parts.header;
     let alg_name = header.alg.as_deref().unwrap_or("");
     let claims: Map<String, Value> = serde_json::from_slice(&parts.payload).unwrap_or_default();
+    // The payload is walked once; the rules read what the walk found.
+    let (mut names, mut strings) = (Vec::new(), Vec::new());
+    let payload = Value::Object(claims.clone());
+    walk("", &payload, &mut names, &mut strings);
+    let values = strings
+        .into_iter()
+        .filter_map(|(path, s)| classify(&path, s))
+        .collect();
     let t = Token {
         raw: token,
         header,
@@ -670,6 +667,8 @@ fn audit(token: &str, key: Option<&str>) -> Result<Report> {
         alg_name,
         alg: Algorithm::from_name(alg_name),
         key,
+        names,
+        values,
     };
     let mut report = Report::default();
     for rule in RULES {
