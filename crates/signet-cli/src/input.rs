@@ -1,7 +1,6 @@
 //! Reading inputs (files, standard input, durations) and writing for people (colour, times).
 
 use std::io::{IsTerminal, Read};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
@@ -34,11 +33,9 @@ pub(crate) fn read_token(arg: &str) -> Result<String> {
 
 pub(crate) use signet_server::parse_duration;
 
-/// Seconds since the epoch.
+/// Seconds since the epoch, on the system clock.
 pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    signet::Clock::now(&signet::SystemClock)
 }
 
 /// "3m", "2h 5m", "4d 1h": a span for people.

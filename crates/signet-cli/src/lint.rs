@@ -651,7 +651,8 @@ fn audit(token: &str, key: Option<&str>) -> Result<Report> {
         .map_err(|e| anyhow!("not a compact JWS: {e}"))?;
     let header = &parts.header;
     let alg_name = header.alg.as_deref().unwrap_or("");
-    let claims: Map<String, Value> = serde_json::from_slice(&parts.payload).unwrap_or_default();
+    let claims: Map<String, Value> = serde_json::from_slice(&parts.payload)
+        .map_err(|e| anyhow!("the payload is not a JSON object of claims: {e}"))?;
     // The payload is walked once; the rules read what the walk found.
     let (mut names, mut strings) = (Vec::new(), Vec::new());
     let payload = Value::Object(claims.clone());

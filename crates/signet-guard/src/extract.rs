@@ -26,18 +26,21 @@ impl<C> Auth<C> {
 
     /// The scopes (the `scope` claim, space-separated).
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        signet::scope::words(self.scope())
+    }
+
+    /// The `scope` claim as sent (empty when the token has none).
+    fn scope(&self) -> &str {
         self.claims
             .custom
             .get("scope")
             .and_then(|s| s.as_str())
             .unwrap_or("")
-            .split(' ')
-            .filter(|s| !s.is_empty())
     }
 
     /// Refuses the request (403) unless the token has `scope`.
     pub fn require_scope(&self, scope: &str) -> Result<(), Refusal> {
-        if self.scopes().any(|s| s == scope) {
+        if signet::scope::contains(self.scope(), scope) {
             Ok(())
         } else {
             Err(Refusal::InsufficientScope(scope.to_owned()))

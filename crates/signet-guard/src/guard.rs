@@ -2,7 +2,6 @@
 //! for every request.
 
 use std::sync::{Arc, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use signet::{Clock, KeySet, SystemClock, Validation};
 
@@ -305,10 +304,7 @@ impl Guard {
 
     /// Records the lag of an entry the issuer wrote at `revoked_at_ms` (Unix milliseconds).
     pub(crate) fn note_lag(&self, revoked_at_ms: u64) {
-        let lag_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            .saturating_sub(revoked_at_ms);
+        let lag_ms = self.inner.clock.now_ms().saturating_sub(revoked_at_ms);
         self.inner.metrics.lag(lag_ms);
     }
 

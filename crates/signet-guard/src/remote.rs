@@ -54,12 +54,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn check_url(url: &str, insecure: bool) -> Result<(), RemoteError> {
     let parsed =
         reqwest::Url::parse(url).map_err(|_| RemoteError::Invalid(format!("{url}: not a URL")))?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = parsed.host_str().is_some_and(signet::web::is_loopback_host);
     match parsed.scheme() {
         "https" => Ok(()),
         "http" if loopback || insecure => Ok(()),

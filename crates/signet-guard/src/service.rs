@@ -37,15 +37,8 @@ pub(crate) fn token_of<'r, B>(request: &'r Request<B>, cookie: Option<&str>) -> 
         let (scheme, token) = value.split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
     }
-    let name = cookie?;
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+    let values = headers.get_all(header::COOKIE);
+    signet::web::cookie(values.iter().filter_map(|v| v.to_str().ok()), cookie?)
 }
 
 impl<S, B> Service<Request<B>> for GuardService<S>

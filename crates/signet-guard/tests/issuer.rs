@@ -730,7 +730,7 @@ async fn id_token(issuer: &Issuer) -> String {
         .send()
         .await
         .unwrap();
-    let location = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    let location = reqwest::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
     let code = location
         .query_pairs()
         .find(|(k, _)| k == "code")

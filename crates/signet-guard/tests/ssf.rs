@@ -67,7 +67,9 @@ struct Transmitter {
 
 async fn transmitter() -> Transmitter {
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
-    let jwks = signet::JwkSet::from_keys([key.verifying_key()]).to_json();
+    let jwks = signet::JwkSet::from_keys([key.verifying_key()])
+        .to_json()
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let queue: Arc<Mutex<Vec<(String, String)>>> = Arc::default();

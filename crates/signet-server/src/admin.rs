@@ -83,14 +83,13 @@ fn check_password(password: &str) -> Result<(), AdminError> {
 /// Waits until the wall clock has passed the whole second `cutoff`. A cutoff covers tokens
 /// whose `iat` is at or before it, so a token issued once this returns is never covered by
 /// it (a user who logs in again after "log out everywhere" is not logged out with the rest).
-async fn past_second(cutoff: i64) {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let end_ms = u128::try_from(cutoff.saturating_add(1)).unwrap_or(0) * 1000;
-    if let Ok(wait) = u64::try_from(end_ms.saturating_sub(now_ms)) {
-        tokio::time::sleep(std::time::Duration::from_millis(wait.min(1_000))).await;
-    }
+async fn past_second(clock: &dyn signet::Clock, cutoff: i64) {
+    let now_ms = clock.now_ms();
+    let end_ms = u64::try_from(cutoff.saturating_add(1))
+        .unwrap_or(0)
+        .saturating_mul(1000);
+    let wait = end_ms.saturating_sub(now_ms).min(1_000);
+    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
 }
 
 /// A handle on a data directory, for administration.
@@ -127,18 +126,7 @@ impl Admin {
 
     /// Opens the data directory named in `config`.
     pub async fn open(config: &Config) -> Result<Self> {
-        let store = crate::store::open(&config.database()?, config.migrate).await?;
-        let master = Arc::new(MasterKey::load(
-            &config.data_dir,
-            config.master_key.as_deref(),
-        )?);
-        let keys = Arc::new(KeyManager::new(
-            store.clone(),
-            Arc::clone(&master),
-            config.signing_alg,
-            config.access_lifetime,
-            config.key_lead_time,
-        ));
+        let (store, master, keys) = KeyManager::open(config).await?;
         Ok(Self {
             store,
             master,
@@ -197,7 +185,7 @@ impl Admin {
         if let Err(e) = crate::domain::ssf::user_revoked(&self.store, &id, password, now).await {
             tracing::error!(error = %e, "the CAEP events could not be queued for SSF streams");
         }
-        past_second(now).await;
+        past_second(self.clock.as_ref(), now).await;
         Ok(id)
     }
 
@@ -440,7 +428,7 @@ impl Admin {
                 id: id.to_owned(),
             });
         }
-        past_second(now).await;
+        past_second(self.clock.as_ref(), now).await;
         Ok(())
     }
 

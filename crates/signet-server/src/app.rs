@@ -55,18 +55,7 @@ impl AppState {
     /// Opens the data directory (database, master key) and loads or makes the signing keys.
     pub async fn open(config: Config) -> Result<Self> {
         config.check().map_err(anyhow::Error::msg)?;
-        let store = crate::store::open(&config.database()?, config.migrate).await?;
-        let master = Arc::new(MasterKey::load(
-            &config.data_dir,
-            config.master_key.as_deref(),
-        )?);
-        let keys = Arc::new(KeyManager::new(
-            store.clone(),
-            Arc::clone(&master),
-            config.signing_alg,
-            config.access_lifetime,
-            config.key_lead_time,
-        ));
+        let (store, master, keys) = KeyManager::open(&config).await?;
         keys.refresh(config.now(), None)
             .await
             .context("cannot load the signing keys")?;
@@ -246,7 +235,14 @@ impl AppState {
                 () = self.config_changed.notified() => {}
             }
             let now = self.now();
-            let version = self.store.keys_version().await.unwrap_or_default();
+            let version = match self.store.keys_version().await {
+                Ok(version) => version,
+                Err(e) => {
+                    // Nothing is known of the keys, and pruning would fail too: next tick.
+                    tracing::warn!(error = %e, "cannot read the signing keys' version");
+                    continue;
+                }
+            };
             let due = last_full.elapsed() >= self.config.housekeeping;
             if version == seen_keys && !due {
                 continue;

@@ -188,12 +188,7 @@ impl Config {
 
 /// Whether `url`'s host is `localhost` or a loopback address.
 pub(crate) fn is_loopback_host(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    url.host_str().is_some_and(signet::web::is_loopback_host)
 }
 
 impl Default for Config {

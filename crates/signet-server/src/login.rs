@@ -138,26 +138,16 @@ async fn continue_with(
             },
         ),
         Ok(true) => {
-            let names = cookie_names(state);
-            let Ok(csrf) = random_token(16) else {
+            let Some((csrf, cookie)) = form_csrf(state) else {
                 return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
             };
-            match cookie_header(names.form_csrf, &csrf, true, names.secure, 3600, "Strict") {
-                Ok(c) => cookies.push((header::SET_COOKIE, c)),
-                Err(e) => return e.into_response(),
-            }
-            let client = request
-                .client
-                .oidc
-                .name
-                .as_deref()
-                .unwrap_or(&request.client.id);
+            cookies.push((header::SET_COOKIE, cookie));
             let body = pages::consent(
                 &ENGLISH,
                 &ConsentPage {
                     form: FormPage {
                         product: &state.config.product_name,
-                        client,
+                        client: client_name(request),
                         request: params,
                         csrf: &csrf,
                     },
@@ -170,6 +160,25 @@ async fn continue_with(
     }
 }
 
+/// A fresh anti-CSRF token for a form page, and the cookie that carries it (none if no random
+/// token can be had).
+fn form_csrf(state: &AppState) -> Option<(String, HeaderValue)> {
+    let names = cookie_names(state);
+    let csrf = random_token(16).ok()?;
+    let cookie = cookie_header(names.form_csrf, &csrf, true, names.secure, 3600, "Strict").ok()?;
+    Some((csrf, cookie))
+}
+
+/// The name a page shows for the client of `request`: its registered name, else its id.
+fn client_name(request: &AuthRequest) -> &str {
+    request
+        .client
+        .oidc
+        .name
+        .as_deref()
+        .unwrap_or(&request.client.id)
+}
+
 /// The login page for `request`, with a fresh anti-CSRF cookie.
 fn login_page(
     state: &AppState,
@@ -179,20 +188,9 @@ fn login_page(
     username: &str,
     error: Option<&str>,
 ) -> Response {
-    let names = cookie_names(state);
-    let Ok(csrf) = random_token(16) else {
+    let Some((csrf, cookie)) = form_csrf(state) else {
         return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
     };
-    let Ok(cookie) = cookie_header(names.form_csrf, &csrf, true, names.secure, 3600, "Strict")
-    else {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, ENGLISH.busy);
-    };
-    let client = request
-        .client
-        .oidc
-        .name
-        .as_deref()
-        .unwrap_or(&request.client.id);
     let username = if username.is_empty() {
         request.login_hint.as_deref().unwrap_or("")
     } else {
@@ -203,7 +201,7 @@ fn login_page(
         &LoginPage {
             form: FormPage {
                 product: &state.config.product_name,
-                client,
+                client: client_name(request),
                 request: params,
                 csrf: &csrf,
             },
@@ -305,15 +303,25 @@ fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
     }
 }
 
-/// A posted form of the login pages: its anti-CSRF field must match its cookie, the browser
-/// must not say it comes from elsewhere, and the authorization request it carries must still
-/// hold. The checked request, or the answer that refuses the form.
-async fn checked_form(
+/// A posted form of the login pages (`what` names it): it must parse, its anti-CSRF field
+/// (`parts` gives it and the authorization request) must match its cookie, the browser must not
+/// say it comes from elsewhere, and the authorization request it carries must still hold. The
+/// form and its checked request, or the answer that refuses the form.
+async fn checked_form<T>(
     state: &AppState,
     headers: &HeaderMap,
-    csrf: &str,
-    params: &AuthParams,
-) -> Result<AuthRequest, Response> {
+    form: Result<axum::Form<T>, FormRejection>,
+    what: &str,
+    parts: impl Fn(&T) -> (&str, &AuthParams),
+) -> Result<(T, AuthRequest), Response> {
+    let Ok(axum::Form(form)) = form else {
+        return Err(error_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            &format!("The {what} form is malformed."),
+        ));
+    };
+    let (csrf, params) = parts(&form);
     if !csrf_matches(headers, &cookie_names(state), Some(csrf)) || foreign_origin(state, headers) {
         tracing::warn!("form refused: anti-CSRF check failed");
         return Err(error_page(
@@ -322,9 +330,10 @@ async fn checked_form(
             ENGLISH.expired_form,
         ));
     }
-    sso::check_request(state, params)
+    let request = sso::check_request(state, params)
         .await
-        .map_err(|e| refusal(state, e))
+        .map_err(|e| refusal(state, e))?;
+    Ok((form, request))
 }
 
 /// `POST /oauth2/login`: the login form. The anti-CSRF field must match its cookie and the
@@ -337,15 +346,11 @@ pub(crate) async fn login(
     headers: HeaderMap,
     form: Result<axum::Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let Ok(axum::Form(mut form)) = form else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "The login form is malformed.",
-        );
-    };
-    let request = match checked_form(&state, &headers, &form.csrf, &form.request).await {
-        Ok(r) => r,
+    let checked = checked_form(&state, &headers, form, "login", |f: &LoginForm| {
+        (&f.csrf, &f.request)
+    });
+    let (mut form, request) = match checked.await {
+        Ok(checked) => checked,
         Err(refused) => return refused,
     };
     let address = crate::limits::client_address(
@@ -424,15 +429,11 @@ pub(crate) async fn consent(
     headers: HeaderMap,
     form: Result<axum::Form<ConsentForm>, FormRejection>,
 ) -> Response {
-    let Ok(axum::Form(form)) = form else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "The consent form is malformed.",
-        );
-    };
-    let request = match checked_form(&state, &headers, &form.csrf, &form.request).await {
-        Ok(r) => r,
+    let checked = checked_form(&state, &headers, form, "consent", |f: &ConsentForm| {
+        (&f.csrf, &f.request)
+    });
+    let (form, request) = match checked.await {
+        Ok(checked) => checked,
         Err(refused) => return refused,
     };
     let names = cookie_names(&state);

@@ -109,11 +109,13 @@ pub(crate) async fn metrics_with_token(
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let allowed = state.config.metrics_token.as_ref().is_some_and(|token| {
-        crate::sealing::secret_eq(presented.as_bytes(), token.expose().as_bytes())
-    });
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let allowed = match (presented, state.config.metrics_token.as_ref()) {
+        (Some(presented), Some(token)) => {
+            crate::sealing::secret_eq(presented.as_bytes(), token.expose().as_bytes())
+        }
+        _ => false,
+    };
     if !allowed {
         return crate::error::ApiError::MetricsToken.into_response();
     }

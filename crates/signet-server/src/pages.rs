@@ -209,10 +209,7 @@ pub(crate) struct ConsentPage<'a> {
 /// The consent page: the client's name, its scopes in words, and a form posting
 /// `decision=allow` or `decision=deny`.
 pub(crate) fn consent(strings: &Strings, page: &ConsentPage<'_>) -> String {
-    let items: String = page
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
+    let items: String = signet::scope::words(page.scope)
         .map(|scope| {
             let words = strings
                 .scopes
@@ -242,7 +239,9 @@ pub(crate) fn consent(strings: &Strings, page: &ConsentPage<'_>) -> String {
     document(strings, page.form.product, strings.consent_title, &main)
 }
 
-/// Hidden inputs carrying an authorization request.
+/// Hidden inputs carrying an authorization request. Its fields are all strings, so it always
+/// encodes; were it ever not to, the form carries none and its answer is refused as an
+/// incomplete request, never taken for another.
 fn request_fields(request: &AuthParams) -> String {
     let pairs = serde_urlencoded::to_string(request)
         .ok()

@@ -64,14 +64,8 @@ pub(crate) fn cookie_names(state: &AppState) -> CookieNames {
 
 /// The value of the cookie `name`, if the request carries it.
 pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    let values = headers.get_all(header::COOKIE);
+    signet::web::cookie(values.iter().filter_map(|v| v.to_str().ok()), name).map(str::to_owned)
 }
 
 fn set_cookie(

@@ -230,7 +230,11 @@ async fn change(
         body
     } else {
         let mut current: Map<String, Value> =
-            serde_json::from_str(&stream.config).unwrap_or_default();
+            serde_json::from_str(&stream.config).map_err(|e| {
+                crate::store::StoreError::Other(format!(
+                    "stream {id} has a corrupt configuration: {e}"
+                ))
+            })?;
         current.extend(body);
         current
     };

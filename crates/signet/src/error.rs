@@ -140,6 +140,9 @@ pub enum KeyError {
     /// The input is not valid JSON, PEM or DER.
     #[error("cannot parse key: {0}")]
     Parse(String),
+    /// The key or key set could not be written as JSON.
+    #[error("cannot write key as JSON: {0}")]
+    Encode(String),
     /// The cryptographic backend failed.
     #[error("cryptographic backend failure")]
     Crypto,

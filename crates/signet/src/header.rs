@@ -81,20 +81,16 @@ impl Header {
 
     /// The header JSON Signet writes when signing.
     pub(crate) fn to_json(alg: Algorithm, typ: Option<&str>, kid: Option<&str>) -> String {
-        #[derive(serde::Serialize)]
-        struct Out<'a> {
-            alg: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            typ: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            kid: Option<&'a str>,
+        // Written member by member, each string quoted and escaped by serde_json's `Display`
+        // of a JSON string, which cannot fail (serializing a struct returns a `Result`).
+        let mut json = format!("{{\"alg\":\"{}\"", alg.name());
+        for (name, value) in [("typ", typ), ("kid", kid)] {
+            if let Some(value) = value {
+                json.push_str(&format!(",\"{name}\":{}", serde_json::Value::from(value)));
+            }
         }
-        serde_json::to_string(&Out {
-            alg: alg.name(),
-            typ,
-            kid,
-        })
-        .unwrap_or_default()
+        json.push('}');
+        json
     }
 }
 

@@ -89,9 +89,15 @@ impl Jwk {
     }
 
     /// This JWK as JSON.
-    pub fn to_json(&self) -> String {
-        // A struct of strings always serializes.
-        serde_json::to_string(self).unwrap_or_default()
+    ///
+    /// ```
+    /// let key = signet::SigningKey::generate(signet::Algorithm::ES256)?;
+    /// let json = key.public_jwk()?.to_json()?;
+    /// assert!(json.contains(r#""kty":"EC""#));
+    /// # Ok::<(), signet::KeyError>(())
+    /// ```
+    pub fn to_json(&self) -> Result<String, KeyError> {
+        serde_json::to_string(self).map_err(|e| KeyError::Encode(e.to_string()))
     }
 
     /// Whether this JWK holds secret material (a private key or a shared secret).
@@ -118,8 +124,9 @@ impl Jwk {
             }
             _ => return Err(KeyError::Invalid("unknown kty")),
         };
-        // serde_json's map is ordered by key, which is the order RFC 7638 asks for.
-        let bytes = zeroize::Zeroizing::new(serde_json::to_vec(&canonical).unwrap_or_default());
+        // serde_json's map is ordered by key, which is the order RFC 7638 asks for; a JSON
+        // value's `Display` is its compact form and cannot fail.
+        let bytes = zeroize::Zeroizing::new(canonical.to_string().into_bytes());
         Ok(b64::encode(
             digest::digest(&digest::SHA256, &bytes).as_ref(),
         ))
@@ -199,9 +206,9 @@ impl JwkSet {
         self.positions.iter().copied().zip(&self.keys)
     }
 
-    /// This set as JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// This set as JSON: `{"keys": [...]}`.
+    pub fn to_json(&self) -> Result<String, KeyError> {
+        serde_json::to_string(self).map_err(|e| KeyError::Encode(e.to_string()))
     }
 }
 
@@ -227,6 +234,6 @@ mod jwk_set_tests {
         );
         assert!(matches!(set.skipped[0].reason, KeyError::Parse(_)));
         // Written out, only the keys.
-        assert!(!set.to_json().contains("broken"));
+        assert!(!set.to_json().unwrap().contains("broken"));
     }
 }

@@ -23,10 +23,12 @@ mod key;
 mod keyset;
 mod pem;
 mod roca;
+pub mod scope;
 mod secret;
 mod sign;
 mod token;
 mod validation;
+pub mod web;
 
 pub use alg::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use claims::{Audience, Claims, NumericDate};

@@ -65,7 +65,8 @@ fn value_of(text: &str) -> HeaderValue {
 /// (any case); hop-by-hop headers and those named in `Connection`; `Proxy-Authorization`;
 /// `Authorization` (the token is not needed upstream). Always set: `X-Signet-Sub` and
 /// `X-Signet-Scope` (empty when the token has none) and `X-Signet-Claims` (all claims as
-/// base64url JSON).
+/// base64url JSON; claims that verified were read from JSON and so always serialize, and were
+/// they ever not to, the header is empty, never partial).
 pub fn forwarded_headers(incoming: &HeaderMap, claims: &AccessClaims) -> HeaderMap {
     let listed = connection_listed(incoming);
     let mut out = HeaderMap::with_capacity(incoming.len() + 3);

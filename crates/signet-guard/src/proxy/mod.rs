@@ -93,14 +93,16 @@ async fn forward(State(up): State<Upstream>, request: Request) -> Response {
     let Some(claims) = request.extensions().get::<Arc<AccessClaims>>().cloned() else {
         return Refusal::Missing.into_response();
     };
-    let granted: Vec<&str> = claims
+    let granted = claims
         .custom
         .get("scope")
         .and_then(|s| s.as_str())
-        .unwrap_or("")
-        .split(' ')
-        .collect();
-    if let Some(missing) = up.scopes.iter().find(|s| !granted.contains(&s.as_str())) {
+        .unwrap_or("");
+    if let Some(missing) = up
+        .scopes
+        .iter()
+        .find(|s| !signet::scope::contains(granted, s))
+    {
         return Refusal::InsufficientScope(missing.clone()).into_response();
     }
     let (parts, body) = request.into_parts();

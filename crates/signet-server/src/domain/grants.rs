@@ -34,7 +34,7 @@ pub(crate) fn grant_scope(client: &Client, requested: Option<&str>) -> Result<St
     match requested {
         None => Ok(client.scopes.join(" ")),
         Some(req) => {
-            if req.split(' ').all(|s| client.scopes.iter().any(|c| c == s)) {
+            if signet::scope::within(req, client.scopes.iter().map(String::as_str)) {
                 Ok(req.to_owned())
             } else {
                 Err(DomainError::InvalidScope)
@@ -81,6 +81,20 @@ pub(crate) struct Issued {
     pub(crate) refresh_token: Option<String>,
     /// An OpenID Connect ID token (authorization-code grant with scope `openid`).
     pub(crate) id_token: Option<String>,
+}
+
+impl Issued {
+    /// A step of a login: an access token (with its lifetime) for `scope`, and the login's
+    /// next refresh token.
+    fn of_login((access_token, expires_in): (String, i64), scope: String, refresh: String) -> Self {
+        Self {
+            access_token,
+            expires_in,
+            scope,
+            refresh_token: Some(refresh),
+            id_token: None,
+        }
+    }
 }
 
 /// The ids of a new login, chosen before it is stored (an authorization code records them as
@@ -312,7 +326,7 @@ pub(crate) async fn start_login(
     };
     let ring = issuer.keys.current(now).await?;
     let (refresh, jti) = first_refresh_token(issuer, &family, ring.kid(), ids.jti).await?;
-    let (access_token, expires_in) = access_token(
+    let access = access_token(
         issuer,
         &ring,
         client,
@@ -323,13 +337,7 @@ pub(crate) async fn start_login(
         family.session_id.as_deref(),
     )
     .await?;
-    Ok(Issued {
-        access_token,
-        expires_in,
-        scope,
-        refresh_token: Some(refresh),
-        id_token: None,
-    })
+    Ok(Issued::of_login(access, scope, refresh))
 }
 
 /// Uses a refresh token:
@@ -419,7 +427,7 @@ pub(crate) async fn rotate(
         },
         None => None,
     };
-    let (access_token, expires_in) = access_token(
+    let access = access_token(
         issuer,
         &ring,
         &client,
@@ -430,13 +438,7 @@ pub(crate) async fn rotate(
         family.session_id.as_deref(),
     )
     .await?;
-    Ok(Issued {
-        access_token,
-        expires_in,
-        scope,
-        refresh_token: Some(refresh),
-        id_token: None,
-    })
+    Ok(Issued::of_login(access, scope, refresh))
 }
 
 /// The scope a refresh of `family` by `client` gets: the one requested if the login was
@@ -447,13 +449,11 @@ fn granted_scope(
     client: &Client,
     requested: Option<&str>,
 ) -> Result<String, DomainError> {
-    let granted: Vec<&str> = family
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty() && client.scopes.iter().any(|c| c == s))
+    let granted: Vec<&str> = signet::scope::words(&family.scope)
+        .filter(|s| client.scopes.iter().any(|c| c == s))
         .collect();
     match requested {
-        Some(req) if req.split(' ').all(|s| granted.contains(&s)) => Ok(req.to_owned()),
+        Some(req) if signet::scope::within(req, granted.iter().copied()) => Ok(req.to_owned()),
         Some(_) => Err(DomainError::InvalidScope),
         None => Ok(granted.join(" ")),
     }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use signet::{Algorithm, Jwk, SigningKey};
 use tokio::sync::RwLock;
 
@@ -20,6 +20,8 @@ use crate::store::{KeyAddition, SharedStore, StoredKey};
 pub(crate) struct KeyRing {
     /// The key that signs now.
     pub(crate) active: Arc<SigningKey>,
+    /// Its `kid`.
+    kid: Arc<str>,
     /// The public JWKS: next, active and retired keys.
     pub(crate) jwks: Arc<String>,
     /// The same keys, for checking this issuer's own tokens (revocation, introspection).
@@ -29,7 +31,7 @@ pub(crate) struct KeyRing {
 impl KeyRing {
     /// The `kid` of the key that signs now.
     pub(crate) fn kid(&self) -> &str {
-        self.active.kid().unwrap_or_default()
+        &self.kid
     }
 }
 
@@ -105,21 +107,25 @@ fn states(keys: &[StoredKey], now: i64) -> Vec<KeyState> {
 }
 
 impl KeyManager {
-    pub(crate) fn new(
-        store: SharedStore,
-        master: Arc<MasterKey>,
-        alg: Algorithm,
-        token_lifetime: Duration,
-        lead_time: Duration,
-    ) -> Self {
-        Self {
-            store,
-            master,
-            alg,
-            token_lifetime,
-            lead_time,
+    /// Opens what every process working on `config`'s data directory needs first: the store,
+    /// the master key, and the manager of the signing keys over both (keys not loaded yet).
+    pub(crate) async fn open(
+        config: &crate::Config,
+    ) -> Result<(SharedStore, Arc<MasterKey>, Arc<Self>)> {
+        let store = crate::store::open(&config.database()?, config.migrate).await?;
+        let master = Arc::new(MasterKey::load(
+            &config.data_dir,
+            config.master_key.as_deref(),
+        )?);
+        let keys = Arc::new(Self {
+            store: store.clone(),
+            master: Arc::clone(&master),
+            alg: config.signing_alg,
+            token_lifetime: config.access_lifetime,
+            lead_time: config.key_lead_time,
             ring: RwLock::new(None),
-        }
+        });
+        Ok((store, master, keys))
     }
 
     /// Makes a new key that starts signing at `active_from`.
@@ -140,12 +146,12 @@ impl KeyManager {
             .kid()
             .ok_or_else(|| anyhow!("generated key without kid"))?
             .to_owned();
-        let private = zeroize::Zeroizing::new(key.to_jwk()?.to_json());
+        let private = zeroize::Zeroizing::new(key.to_jwk()?.to_json()?);
         let stored = StoredKey {
             kid: kid.clone(),
             alg: alg.name().to_owned(),
             sealed: self.master.seal(&kid, private.as_bytes())?,
-            public_jwk: key.public_jwk()?.to_json(),
+            public_jwk: key.public_jwk()?.to_json()?,
             created_at: now,
             active_from,
         };
@@ -208,14 +214,19 @@ impl KeyManager {
         let private = self.master.open(&active.kid, &active.sealed)?;
         let jwk = Jwk::from_json(&private).context("stored key")?;
         let signing = SigningKey::from_jwk(&jwk).context("stored key")?;
-        let public: Vec<serde_json::Value> = keys
+        if signing.kid() != Some(active.kid.as_str()) {
+            bail!("the stored key {} carries another kid", active.kid);
+        }
+        let public = keys
             .iter()
-            .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
-            .collect();
+            .map(|k| serde_json::from_str(&k.public_jwk))
+            .collect::<Result<Vec<serde_json::Value>, _>>()
+            .context("a stored public key is not JSON")?;
         let jwks = serde_json::json!({ "keys": public }).to_string();
         let verifier = signet::KeySet::from_jwks_json(jwks.as_bytes())?;
         let ring = KeyRing {
             active: Arc::new(signing),
+            kid: Arc::from(active.kid.as_str()),
             jwks: Arc::new(jwks),
             verifier: Arc::new(verifier),
         };

@@ -180,7 +180,7 @@ pub(crate) async fn check_request(
     let scope = match params.scope.as_deref().map(str::trim) {
         None | Some("") => return Err(fail("invalid_scope", "scope is required")),
         Some(s) => {
-            let words: Vec<&str> = s.split(' ').filter(|w| !w.is_empty()).collect();
+            let words: Vec<&str> = signet::scope::words(s).collect();
             grants::grant_scope(&client, Some(&words.join(" ")))
                 .map_err(|_| fail("invalid_scope", "a requested scope is not allowed"))?
         }
@@ -299,7 +299,7 @@ pub(crate) async fn needs_consent(
         .store
         .consent(&session.user_id, &request.client.id)
         .await?;
-    Ok(!agreed.is_some_and(|a| request.scope.split(' ').all(|s| has_scope(&a, s))))
+    Ok(!agreed.is_some_and(|a| signet::scope::within(&request.scope, signet::scope::words(&a))))
 }
 
 /// Records that the user of `session` agrees to give `request`'s client its scope.
@@ -466,29 +466,24 @@ pub(crate) async fn exchange_code(
             id_token: None,
         }
     };
-    if has_scope(&stored.scope, "openid") {
+    if signet::scope::contains(&stored.scope, "openid") {
         issued.id_token =
             Some(id_token(issuer, client, &user, &stored, &issued.access_token).await?);
     }
     Ok(issued)
 }
 
-/// Whether a space-separated `scope` holds `word`.
-pub(crate) fn has_scope(scope: &str, word: &str) -> bool {
-    scope.split(' ').any(|s| s == word)
-}
-
 /// The profile claims `scope` selects for `user`: `name` and `preferred_username` for
 /// `profile`, `email` and `email_verified` for `email`.
 pub(crate) fn profile_claims(user: &User, scope: &str) -> Map<String, Value> {
     let mut claims = Map::new();
-    if has_scope(scope, "profile") {
+    if signet::scope::contains(scope, "profile") {
         claims.insert("preferred_username".into(), json!(user.name));
         if let Some(name) = &user.profile.display_name {
             claims.insert("name".into(), json!(name));
         }
     }
-    if has_scope(scope, "email")
+    if signet::scope::contains(scope, "email")
         && let Some(email) = &user.profile.email
     {
         claims.insert("email".into(), json!(email));
@@ -566,7 +561,7 @@ pub(crate) async fn userinfo(issuer: &Issuer, token: &str) -> Result<Option<Valu
     let (Some(sub), Some(jti)) = (claims.sub.as_deref(), claims.jti.as_deref()) else {
         return Ok(None);
     };
-    if !has_scope(scope, "openid") || jti.is_empty() {
+    if !signet::scope::contains(scope, "openid") || jti.is_empty() {
         return Ok(None);
     }
     if issuer

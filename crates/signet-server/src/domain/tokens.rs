@@ -73,6 +73,8 @@ pub(crate) async fn introspect(
     let Some(claims) = own_access_token(issuer, token).await else {
         return Ok(None);
     };
+    // A token naming no client is seen only by an introspecting client of its audience (no
+    // client's id is empty).
     let client_id = claims
         .custom
         .get("client_id")
@@ -97,7 +99,9 @@ pub(crate) async fn introspect(
     Ok(Some(body))
 }
 
-/// What a token's revocation entries are looked up by.
+/// What a token's revocation entries are looked up by. An id the token lacks reads as empty,
+/// which matches no entry (every entry names a non-empty id); a missing `iat` reads as 0, which
+/// every cutoff covers.
 pub(crate) fn token_ids<'a>(
     claims: &'a signet::Claims<'static, Map<String, Value>>,
 ) -> crate::store::TokenIds<'a> {

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 mod batch;
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 pub(crate) mod ssf;
 mod types;
@@ -363,14 +364,14 @@ const CODE_MEMORY: i64 = 600;
 
 /// What presenting a code found, from the row the claim returned (`claimed`) or, when nothing
 /// was claimed, the row as it stands (`found`).
-fn code_use(claimed: Option<rows::CodeRow>, found: Option<rows::CodeRow>) -> CodeUse {
+fn code_use(claimed: Option<rows::CodeRow>, found: Option<rows::CodeRow>) -> StoreResult<CodeUse> {
     if let Some(row) = claimed {
-        return CodeUse::Redeemed(row.into());
+        return Ok(CodeUse::Redeemed(row.into()));
     }
-    match found {
-        Some(row) if row.used_at.is_some() => CodeUse::Replayed(row.issue()),
+    Ok(match found {
+        Some(row) if row.used_at.is_some() => CodeUse::Replayed(row.issue()?),
         _ => CodeUse::Invalid,
-    }
+    })
 }
 
 /// What a token of `client_id` that could not be claimed means: reuse if it was used before and

@@ -6,6 +6,10 @@ use super::types::{
     AuthCode, Client, CodeIssue, EntryKind, Family, FeedEntry, SsoSession, StoredKey, User,
 };
 
+/// The selection of a refresh token with its family, for [`TokenRow`] (`$1`: the token's hash).
+pub(super) const TOKEN_WITH_FAMILY: &str = "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
+     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1";
+
 /// The columns of a new authorization code, in the order [`bind_code`] binds them.
 pub(super) const CODE_COLUMNS: &str = "hash, client_id, redirect_uri, code_challenge, nonce, scope, session_id, user_id, auth_time, expires_at";
 
@@ -222,12 +226,18 @@ pub(super) struct CodeRow {
 }
 
 impl CodeRow {
-    /// What the code's first use recorded.
-    pub(super) fn issue(self) -> CodeIssue {
-        CodeIssue {
-            family_id: self.family_id,
-            access_jti: self.access_jti.unwrap_or_default(),
-            access_exp: self.access_exp.unwrap_or(0),
+    /// What the code's first use recorded (a used code without the access token it gave is a
+    /// broken row).
+    pub(super) fn issue(self) -> Result<CodeIssue, StoreError> {
+        match (self.access_jti, self.access_exp) {
+            (Some(access_jti), Some(access_exp)) => Ok(CodeIssue {
+                family_id: self.family_id,
+                access_jti,
+                access_exp,
+            }),
+            _ => Err(StoreError::Other(
+                "a used authorization code row lacks the access token it issued".into(),
+            )),
         }
     }
 }

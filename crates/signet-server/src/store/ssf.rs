@@ -1,6 +1,6 @@
 //! The store of the Shared Signals transmitter: streams, their subjects, and the outbox of
 //! Security Event Tokens. The statements are the same on both backends (`$N` parameters,
-//! which SQLite takes too, numbered in the order they appear), so one implementation serves
+//! which sqlx binds by number on SQLite too), so one implementation serves
 //! both through [`ssf_store!`].
 
 use async_trait::async_trait;

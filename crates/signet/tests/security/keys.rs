@@ -11,7 +11,8 @@ fn every_algorithm_generates_signs_and_exports_a_loadable_jwk() {
         let private = k.to_jwk().unwrap();
         assert_eq!(private.alg.as_deref(), Some(alg.name()));
         let again =
-            SigningKey::from_jwk(&Jwk::from_json(private.to_json().as_bytes()).unwrap()).unwrap();
+            SigningKey::from_jwk(&Jwk::from_json(private.to_json().unwrap().as_bytes()).unwrap())
+                .unwrap();
         assert_eq!(
             again.thumbprint().unwrap(),
             k.thumbprint().unwrap(),
@@ -203,7 +204,11 @@ fn secrets_never_show_in_debug_output() {
 
 #[test]
 fn jwks_skips_unusable_entries_visibly() {
-    let good = key(Algorithm::ES256).public_jwk().unwrap().to_json();
+    let good = key(Algorithm::ES256)
+        .public_jwk()
+        .unwrap()
+        .to_json()
+        .unwrap();
     let jwks = format!(
         r#"{{"keys":[{good},
             {{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA","alg":"ES256","kid":"bad-point"}},
