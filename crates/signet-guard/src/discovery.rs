@@ -28,6 +28,15 @@ fn client() -> Result<reqwest::Client, RemoteError> {
 
 /// Discovers `issuer` (an https URL, or http to a loopback host): where its keys are, and its
 /// revocation feed if it publishes one. The document must name exactly this issuer.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), signet_guard::RemoteError> {
+/// let found = signet_guard::discovery::discover("https://auth.example.com").await?;
+/// let keys = signet_guard::discovery::jwks(&found.jwks_uri).await?;
+/// # let _ = keys; Ok(()) }
+/// ```
 pub async fn discover(issuer: &str) -> Result<Discovered, RemoteError> {
     check_url(issuer, false)?;
     let found = crate::remote::discover(&client()?, issuer).await?;

@@ -5,6 +5,16 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// A refused request. The description never quotes the token.
+///
+/// # Examples
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// let answer = signet_guard::Refusal::InsufficientScope("orders:write".into()).into_response();
+/// assert_eq!(answer.status(), 403);
+/// assert!(answer.headers()["www-authenticate"].to_str()?.contains("insufficient_scope"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {

@@ -10,6 +10,18 @@ use crate::{AccessClaims, Refusal};
 
 /// The verified access token of the request: its registered claims and the caller's own
 /// claims as `C` (use `serde_json::Map` to see them all). Needs [`GuardLayer`](crate::GuardLayer).
+///
+/// # Examples
+///
+/// ```
+/// use signet_guard::{Auth, Refusal};
+/// async fn orders(auth: Auth) -> Result<String, Refusal> {
+///     auth.require_scope("orders:read")?; // 403 insufficient_scope otherwise
+///     Ok(format!("orders of {}", auth.subject().unwrap_or("?")))
+/// }
+/// let app: axum::Router = axum::Router::new().route("/orders", axum::routing::get(orders));
+/// # let _ = app;
+/// ```
 #[derive(Debug, Clone)]
 pub struct Auth<C = serde_json::Map<String, serde_json::Value>> {
     /// The registered and custom claims, as verified.

@@ -18,12 +18,41 @@ use crate::{AccessClaims, Refusal};
 /// with a cache of tokens already verified. Cheap to clone and share. The background tasks of
 /// a guard made by [`Guard::from_issuer`] (JWKS refresh, revocation follower) hold a
 /// [`WeakGuard`], so they end once the last `Guard` is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use signet::{Algorithm, KeySet, SigningKey, TokenBuilder};
+/// use signet_guard::Guard;
+/// let key = SigningKey::generate(Algorithm::ES256)?;
+/// let guard = Guard::builder(KeySet::new([key.verifying_key().clone()]), "https://auth.example.com", "orders-api").build();
+/// let token = TokenBuilder::new().issuer("https://auth.example.com").audience("orders-api").subject("alice").typ("at+jwt").sign(&key)?;
+/// assert_eq!(guard.check(&token)?.sub.as_deref(), Some("alice"));
+/// // A revoked token is refused from then on, cache or not.
+/// let jti = signet::dangerous::insecure_decode_claims::<()>(&signet::UnverifiedToken::parse(&token)?)?.jti.unwrap().into_owned();
+/// guard.revoke(jti, u64::MAX);
+/// assert!(guard.check(&token).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Guard {
     inner: Arc<Inner>,
 }
 
 /// A handle that does not keep its guard alive.
+///
+/// # Examples
+///
+/// ```
+/// # use signet::{Algorithm, KeySet, SigningKey};
+/// # let key = SigningKey::generate(Algorithm::ES256)?;
+/// let guard = signet_guard::Guard::builder(KeySet::new([key.verifying_key().clone()]), "i", "a").build();
+/// let weak = guard.downgrade();
+/// assert!(weak.upgrade().is_some());
+/// drop(guard);
+/// assert!(weak.upgrade().is_none()); // what lets background tasks end with the last handle
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct WeakGuard {
     inner: std::sync::Weak<Inner>,
@@ -61,6 +90,21 @@ struct Inner {
 }
 
 /// Builds a [`Guard`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// # use signet::{Algorithm, KeySet, SigningKey};
+/// # let key = SigningKey::generate(Algorithm::ES256)?;
+/// let guard = signet_guard::Guard::builder(KeySet::new([key.verifying_key().clone()]), "https://auth.example.com", "orders-api")
+///     .leeway(Duration::from_secs(30))
+///     .cookie("signet_at") // a browser's token may come in this cookie too
+///     .cache_capacity(50_000)
+///     .build();
+/// assert_eq!(guard.cookie(), Some("signet_at"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct GuardBuilder {
@@ -548,6 +592,15 @@ impl GuardBuilder {
 }
 
 /// How to reach an issuer, for [`Guard::from_issuer`].
+///
+/// # Examples
+///
+/// ```
+/// let mut options = signet_guard::IssuerOptions::new("https://auth.example.com", "orders-api");
+/// options.on_stale_feed = signet_guard::StalePolicy::Refuse; // 503 while revocations are unknown
+/// options.max_feed_silence = std::time::Duration::from_secs(30);
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct IssuerOptions {

@@ -51,6 +51,15 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Refuses a URL that is not https, except plain http to a loopback host (the host is parsed,
 /// not matched as text: `http://127.0.0.1@example.com/` goes to example.com), unless
 /// `insecure` allows plain http anywhere.
+///
+/// # Examples
+///
+/// ```
+/// use signet_guard::check_url;
+/// assert!(check_url("https://auth.example.com", false).is_ok());
+/// assert!(check_url("http://127.0.0.1:8080", false).is_ok());
+/// assert!(check_url("http://127.0.0.1@example.com/", false).is_err()); // its host is example.com
+/// ```
 pub fn check_url(url: &str, insecure: bool) -> Result<(), RemoteError> {
     let parsed =
         reqwest::Url::parse(url).map_err(|_| RemoteError::Invalid(format!("{url}: not a URL")))?;

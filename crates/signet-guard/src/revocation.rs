@@ -9,6 +9,18 @@ use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 
 /// Revocations of every kind; see the module documentation.
+///
+/// # Examples
+///
+/// ```
+/// use signet_guard::{RevocationSet, TokenRef};
+/// let set = RevocationSet::default();
+/// set.cut_off_subject("alice", 1_700_000_000, u64::MAX); // "log out everywhere" at that second
+/// let before = TokenRef { sub: Some("alice"), iat: 1_699_999_000, ..TokenRef::default() };
+/// let after = TokenRef { sub: Some("alice"), iat: 1_700_000_001, ..TokenRef::default() };
+/// assert!(set.covers(&before));
+/// assert!(!set.covers(&after));
+/// ```
 #[derive(Debug, Default)]
 pub struct RevocationSet {
     sets: RwLock<Sets>,

@@ -27,6 +27,16 @@ use crate::{Guard, RemoteError};
 const SESSION_REVOKED: &str = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
 
 /// How to reach and trust a transmitter.
+///
+/// # Examples
+///
+/// ```no_run
+/// use signet_guard::ssf::{SsfOptions, SsfReceiver};
+/// # async fn run(guard: signet_guard::Guard) -> Result<(), Box<dyn std::error::Error>> {
+/// let receiver = SsfReceiver::discover(guard, SsfOptions::new("https://idp.example.com", "https://orders.example.com")).await?;
+/// let push: axum::Router = receiver.push_router(); // mount where the transmitter pushes SETs
+/// # let _ = push; Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct SsfOptions {
     /// The transmitter's issuer URL; its metadata is at `/.well-known/ssf-configuration`.

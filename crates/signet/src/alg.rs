@@ -12,6 +12,17 @@ use aws_lc_rs::{digest, hmac, signature};
 /// A JWS signature algorithm (RFC 7518 §3, RFC 8037, RFC 8812).
 ///
 /// `none` is not an algorithm here and cannot be named.
+///
+/// # Examples
+///
+/// ```
+/// use signet::{Algorithm, KeyFamily};
+/// let alg: Algorithm = "ES256".parse()?;
+/// assert_eq!(alg, Algorithm::ES256);
+/// assert_eq!(alg.family(), KeyFamily::Ec);
+/// assert!("none".parse::<Algorithm>().is_err());
+/// # Ok::<(), signet::UnknownAlgorithm>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Algorithm {

@@ -26,6 +26,15 @@ const MAX_DATE: u64 = 253_402_300_799;
 ///
 /// Only JSON numbers from 0 to the year 9999 are accepted; fractions are truncated. Strings,
 /// negative numbers and out-of-range values are refused.
+///
+/// # Examples
+///
+/// ```
+/// use signet::NumericDate;
+/// let date = NumericDate::from_secs(1_700_000_000).unwrap();
+/// assert_eq!(date.as_secs(), 1_700_000_000);
+/// assert!(NumericDate::from_secs(u64::MAX).is_none()); // past the year 9999
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct NumericDate(u64);
@@ -73,6 +82,15 @@ impl<'de> Deserialize<'de> for NumericDate {
 }
 
 /// The `aud` claim: one audience or several.
+///
+/// # Examples
+///
+/// ```
+/// use signet::Audience;
+/// let aud = Audience::Many(vec!["orders-api".into(), "billing-api".into()]);
+/// assert!(aud.contains("billing-api"));
+/// assert_eq!(aud.iter().count(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience<'a> {
     /// A single string.
@@ -161,6 +179,19 @@ impl<'de> Deserialize<'de> for Audience<'de> {
 ///
 /// Members of the payload other than the registered ones are given to `C`; use `()` when
 /// there are none to read. `C` must not itself hold registered claim names.
+///
+/// # Examples
+///
+/// ```
+/// use signet::Claims;
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Access { scope: String }
+/// let mut claims = Claims::with_custom(Access { scope: "orders:read".into() });
+/// claims.sub = Some("alice".into());
+/// let key = signet::SigningKey::generate(signet::Algorithm::ES256)?;
+/// let token = key.sign(&claims)?; // exactly these claims: no `exp` is added
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claims<'a, C = ()> {
     /// Issuer.

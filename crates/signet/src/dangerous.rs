@@ -86,6 +86,17 @@ impl InspectedHeader {
 /// what verification would refuse (an `alg: none` header, an unknown algorithm, `crit`). Only
 /// the shape is checked: the size limit, three segments of base64url, and a header that is a
 /// JSON object.
+///
+/// # Examples
+///
+/// ```
+/// // An `alg: none` token, taken apart for display; verification would refuse it.
+/// let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.";
+/// let inspected = signet::dangerous::insecure_inspect(token, 8192)?;
+/// assert_eq!(inspected.header.alg.as_deref(), Some("none"));
+/// assert_eq!(inspected.payload, br#"{"sub":"alice"}"#);
+/// # Ok::<(), signet::Error>(())
+/// ```
 pub fn insecure_inspect(token: &str, max_size: usize) -> Result<Inspection, Error> {
     if token.len() > max_size {
         return Err(Error::TooLarge { limit: max_size });

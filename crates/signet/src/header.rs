@@ -11,6 +11,18 @@ use crate::{Algorithm, Error, Malformed};
 ///
 /// `jku`, `x5u`, `jwk` and `x5c` are recorded only as being present: Signet never fetches or
 /// uses a key named by the token itself. `kid` is only a lookup key into the caller's key set.
+///
+/// # Examples
+///
+/// ```
+/// let key = signet::SigningKey::generate(signet::Algorithm::ES256)?;
+/// let token = signet::TokenBuilder::new().sign(&key)?;
+/// let header = signet::UnverifiedToken::parse(&token)?.header().clone();
+/// assert_eq!(header.alg(), signet::Algorithm::ES256);
+/// assert_eq!(header.kid(), key.kid());
+/// assert_eq!(header.typ(), Some("JWT"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     alg: Algorithm,

@@ -15,6 +15,17 @@ use crate::{KeyError, VerifyingKey, b64};
 /// [`VerifyingKey::from_jwk`](crate::VerifyingKey::from_jwk). Private members are
 /// [`SecretString`]s: redacted in `Debug` and zeroized on drop. Members Signet does not use
 /// (`x5c`, `x5t`, ...) are dropped when parsing.
+///
+/// # Examples
+///
+/// ```
+/// use signet::{Jwk, VerifyingKey};
+/// let jwk = Jwk::from_json(br#"{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#)?;
+/// assert!(!jwk.is_private());
+/// let key = VerifyingKey::from_jwk(&jwk)?;
+/// assert_eq!(key.alg(), signet::Algorithm::EdDSA);
+/// # Ok::<(), signet::KeyError>(())
+/// ```
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Jwk {
@@ -136,6 +147,16 @@ impl Jwk {
 /// A JWK Set (RFC 7517 §5). Reading one never fails on a single entry: entries that are not
 /// JWKs are left out and listed in [`JwkSet::skipped`], so that one key Signet cannot read does
 /// not make the whole set unreadable. Written out, it is the `keys` array of [`JwkSet::keys`].
+///
+/// # Examples
+///
+/// ```
+/// let set = signet::JwkSet::from_json(br#"{"keys":[42,{"kty":"oct","k":"c2VjcmV0","alg":"HS256"}]}"#)?;
+/// // The entry that is not a JWK is listed, not fatal.
+/// assert_eq!(set.keys.len(), 1);
+/// assert_eq!(set.skipped.len(), 1);
+/// # Ok::<(), signet::KeyError>(())
+/// ```
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct JwkSet {
     /// The entries that are JWKs, in order.

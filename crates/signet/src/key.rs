@@ -44,6 +44,19 @@ enum Verifier {
 }
 
 /// A key that verifies signatures of exactly one algorithm: a public key, or an HMAC secret.
+///
+/// # Examples
+///
+/// ```
+/// use signet::{Algorithm, SigningKey, Validation, VerifyingKey};
+/// let signing = SigningKey::generate(Algorithm::ES256)?;
+/// // What a verifier gets from the issuer: the public JWK.
+/// let public = VerifyingKey::from_jwk(&signing.public_jwk()?)?;
+/// let token = signet::TokenBuilder::new().issuer("https://auth.example.com").audience("api").sign(&signing)?;
+/// let rules = Validation::builder().issuer("https://auth.example.com").audience("api").build();
+/// assert_eq!(public.verify(&token, &rules)?.iss.as_deref(), Some("https://auth.example.com"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct VerifyingKey {
     alg: Algorithm,
@@ -61,6 +74,18 @@ enum Signer {
 /// A key that signs with exactly one algorithm: a private key, or an HMAC secret.
 ///
 /// Its `Debug` output never shows secret material.
+///
+/// # Examples
+///
+/// ```
+/// use signet::{Algorithm, SigningKey};
+/// let key = SigningKey::generate(Algorithm::EdDSA)?;
+/// assert_eq!(key.alg(), Algorithm::EdDSA);
+/// assert!(key.kid().is_some()); // the RFC 7638 thumbprint unless told otherwise
+/// // An HMAC key must be at least as long as its hash output.
+/// assert!(SigningKey::from_hmac_secret(Algorithm::HS256, b"short").is_err());
+/// # Ok::<(), signet::KeyError>(())
+/// ```
 pub struct SigningKey {
     alg: Algorithm,
     inner: Signer,

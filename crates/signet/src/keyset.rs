@@ -10,6 +10,20 @@ use crate::{Claims, Error, Header, KeyError, VerifyingKey};
 /// A token with a `kid` is verified by the key with that `kid` (and it must be for the token's
 /// algorithm). A token without a `kid` is accepted only when exactly one key fits its
 /// algorithm.
+///
+/// # Examples
+///
+/// ```
+/// use signet::{Algorithm, JwkSet, KeySet, SigningKey};
+/// let old = SigningKey::generate(Algorithm::ES256)?;
+/// let new = SigningKey::generate(Algorithm::ES256)?;
+/// // What an issuer publishes during a rotation, read back by a verifier.
+/// let jwks = JwkSet::from_keys([old.verifying_key(), new.verifying_key()]).to_json()?;
+/// let keys = KeySet::from_jwks_json(jwks.as_bytes())?;
+/// assert_eq!(keys.keys().len(), 2);
+/// assert!(keys.skipped().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: Vec<VerifyingKey>,

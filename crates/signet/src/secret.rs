@@ -6,6 +6,14 @@ use zeroize::Zeroizing;
 
 /// A secret string, such as a private JWK member. Its `Debug` never shows it and its memory is
 /// zeroized on drop.
+///
+/// # Examples
+///
+/// ```
+/// let secret = signet::SecretString::new("hunter2".into());
+/// assert_eq!(format!("{secret:?}"), "[redacted]");
+/// assert_eq!(secret.expose(), "hunter2");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretString(Zeroizing<String>);
 

@@ -21,6 +21,21 @@ thread_local! {
 
 /// Signs claims with one key and one header. The encoded header is computed once, so a
 /// signer kept for many tokens does that work only once.
+///
+/// # Examples
+///
+/// ```
+/// use signet::{Algorithm, Claims, SigningKey};
+/// let key = SigningKey::generate(Algorithm::EdDSA)?;
+/// let signer = key.signer_with_typ(Some("at+jwt"));
+/// for user in ["alice", "bob"] {
+///     let mut claims = Claims::<()>::default();
+///     claims.sub = Some(user.into());
+///     let token = signer.sign(&claims)?;
+///     # let _ = token;
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Signer<'k> {
     key: &'k SigningKey,
@@ -109,6 +124,23 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Builds and signs a JWT: fills `iat` from the clock, `exp` from a lifetime (15 minutes
 /// unless told), a random 128-bit `jti` unless told not to, and the header's `kid` from the
 /// key.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use signet::{Algorithm, SigningKey, TokenBuilder};
+/// let key = SigningKey::generate(Algorithm::ES256)?;
+/// let token = TokenBuilder::new()
+///     .issuer("https://auth.example.com")
+///     .subject("alice")
+///     .audience("orders-api")
+///     .expires_in(Duration::from_secs(300))
+///     .typ("at+jwt")
+///     .sign(&key)?;
+/// assert_eq!(token.split('.').count(), 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct TokenBuilder<'a, C = ()> {

@@ -62,6 +62,21 @@ fn parse_header(segment: &str) -> Result<Arc<Header>, Error> {
 ///
 /// Only its header can be read. Claims come out of [`UnverifiedToken::verify`]; to read them
 /// without verifying, see [`dangerous`](crate::dangerous).
+///
+/// # Examples
+///
+/// ```
+/// use signet::{Algorithm, KeySet, SigningKey, TokenBuilder, UnverifiedToken, Validation};
+/// let key = SigningKey::generate(Algorithm::ES256)?;
+/// let token = TokenBuilder::new().issuer("i").audience("a").subject("alice").sign(&key)?;
+/// let keys = KeySet::new([key.verifying_key().clone()]);
+/// let parsed = UnverifiedToken::parse(&token)?;
+/// assert_eq!(parsed.header().kid(), key.kid()); // the header only, until verified
+/// let rules = Validation::builder().issuer("i").audience("a").build();
+/// let verified = parsed.verify(&keys, &rules)?;
+/// assert_eq!(verified.claims().sub.as_deref(), Some("alice"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct UnverifiedToken<'t> {
     header: Arc<Header>,
@@ -76,6 +91,27 @@ pub struct UnverifiedToken<'t> {
 
 /// Where verification finds the key for a token: one [`VerifyingKey`] or a
 /// [`KeySet`](crate::KeySet).
+///
+/// # Examples
+///
+/// Your own source: keys by tenant, chosen by the token's `kid`.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use signet::{Error, Header, KeySource, VerifyingKey};
+/// struct Tenants(HashMap<String, VerifyingKey>);
+/// impl KeySource for Tenants {
+///     fn key_for(&self, header: &Header) -> Result<&VerifyingKey, Error> {
+///         header.kid().and_then(|kid| self.0.get(kid)).ok_or(Error::UnknownKey)
+///     }
+/// }
+/// let key = signet::SigningKey::generate(signet::Algorithm::ES256)?;
+/// let tenants = Tenants(HashMap::from([(key.kid().unwrap().to_owned(), key.verifying_key().clone())]));
+/// let token = signet::TokenBuilder::new().issuer("i").audience("a").sign(&key)?;
+/// let rules = signet::Validation::builder().issuer("i").audience("a").build();
+/// assert!(tenants.verify(&token, &rules).is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait KeySource {
     /// The key that must verify a token with this header. The key's algorithm must be the
     /// header's.

@@ -15,6 +15,18 @@ use crate::token::DEFAULT_MAX_TOKEN_SIZE;
 use crate::{Error, Header};
 
 /// A source of the current time, injected into validation and signing.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use signet::{Clock, FixedClock, Validation};
+/// let clock = FixedClock(1_700_000_000);
+/// assert_eq!(clock.now_ms(), 1_700_000_000_000);
+/// // The same clock for signing and for validating, as in a replay or a test.
+/// let rules = Validation::builder().issuer("i").audience("a").clock(Arc::new(clock)).build();
+/// # let _ = rules;
+/// ```
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
@@ -58,6 +70,21 @@ impl Clock for FixedClock {
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 
 /// Validation rules for verified tokens. Made with [`Validation::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use signet::Validation;
+/// // `build` exists only once the issuer and the audience are settled.
+/// let rules = Validation::builder()
+///     .issuer("https://auth.example.com")
+///     .audience("orders-api")
+///     .required_typ("at+jwt")
+///     .leeway(Duration::from_secs(30))
+///     .build();
+/// # let _ = rules;
+/// ```
 #[derive(Debug, Clone)]
 pub struct Validation {
     issuers: Option<Vec<String>>,
@@ -83,6 +110,18 @@ pub mod state {
 }
 
 /// Builds a [`Validation`]; `build` exists only once the issuer and audience are settled.
+///
+/// # Examples
+///
+/// Opting out of a check is spelled as insecure:
+///
+/// ```
+/// let rules = signet::Validation::builder()
+///     .insecure_any_issuer()
+///     .audience("orders-api")
+///     .build();
+/// # let _ = rules;
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct ValidationBuilder<Iss, Aud> {

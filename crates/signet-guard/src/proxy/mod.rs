@@ -48,6 +48,17 @@ pub enum ProxyError {
 /// The proxy as a router: every request is checked by `guard`, must carry every scope in
 /// `required_scopes`, and goes on to `upstream` (such as `http://127.0.0.1:3000/app`), its path
 /// kept under the upstream's base path (see [`upstream_path`]).
+///
+/// # Examples
+///
+/// ```
+/// # use signet::{Algorithm, KeySet, SigningKey};
+/// # let key = SigningKey::generate(Algorithm::ES256)?;
+/// let guard = signet_guard::Guard::builder(KeySet::new([key.verifying_key().clone()]), "i", "a").build();
+/// let proxy = signet_guard::proxy::router(guard, "http://127.0.0.1:3000/app", vec!["orders:read".into()])?;
+/// # let _ = proxy;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn router(
     guard: Guard,
     upstream: &str,

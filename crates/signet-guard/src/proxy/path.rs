@@ -52,6 +52,15 @@ fn decode_dots(segment: &str) -> Result<String, PathError> {
 /// `/app`) joined with the request's path after its dot segments are resolved the way an
 /// upstream resolves them (RFC 3986 §5.2.4, `%2e` read as `.`). A path that would climb above
 /// `base` is refused, as is one that upstreams could read in more than one way.
+///
+/// # Examples
+///
+/// ```
+/// use signet_guard::proxy::upstream_path;
+/// assert_eq!(upstream_path("/app", "/orders?page=2")?, "/app/orders?page=2");
+/// assert!(upstream_path("/app", "/../admin").is_err()); // no way out of the base path
+/// # Ok::<(), signet_guard::proxy::PathError>(())
+/// ```
 pub fn upstream_path(base: &str, path_and_query: &str) -> Result<String, PathError> {
     let (path, query) = match path_and_query.split_once('?') {
         Some((p, q)) => (p, Some(q)),
