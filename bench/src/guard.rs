@@ -166,7 +166,7 @@ async fn main() {
         .expires_in(Duration::from_secs(3600))
         .sign(&key)
         .unwrap();
-    let jwks = signet::JwkSet::from_keys([key.verifying_key()]).to_json();
+    let jwks = signet::JwkSet::from_keys([key.verifying_key()]).to_json().expect("a JWKS serializes");
     let jwks_addr = serve08(axum::Router::new().route("/jwks.json", axum::routing::get(move || async move { jwks.clone() }))).await;
 
     let plain07 = serve07(axum07::Router::new().route("/", axum07::routing::get(hello))).await;
