@@ -93,6 +93,28 @@ async fn past_second(clock: &dyn signet::Clock, cutoff: i64) {
 }
 
 /// A handle on a data directory, for administration.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> anyhow::Result<()> {
+/// use signet_server::{Admin, ClientSpec, Config};
+/// let dir = std::env::temp_dir().join(format!("signet-doc-admin-{}", std::process::id()));
+/// let mut config = Config::default();
+/// config.data_dir = dir.clone();
+/// let admin = Admin::open(&config).await?; // makes the data directory and its database
+/// let mut spec = ClientSpec::default();
+/// spec.id = "web".into();
+/// spec.public = true;
+/// spec.audiences = vec!["orders-api".into()];
+/// let made = admin.register_client(spec).await?;
+/// assert!(made.secret.is_none()); // a public client has none
+/// assert_eq!(admin.clients().await?.len(), 1);
+/// # drop(admin);
+/// # std::fs::remove_dir_all(dir)?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Admin {
     store: SharedStore,

@@ -350,6 +350,19 @@ const DRAIN: Duration = Duration::from_secs(10);
 
 /// Serves on `listener` until `shutdown` resolves (the binary's Ctrl-C or SIGTERM), then drains.
 /// `/metrics` is served on the configured metrics address, if any.
+///
+/// # Examples
+///
+/// ```no_run
+/// # #[tokio::main]
+/// # async fn main() -> anyhow::Result<()> {
+/// let mut config = signet_server::Config::default();
+/// config.issuer = "http://127.0.0.1:8080".into();
+/// let state = signet_server::AppState::open(config).await?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// signet_server::serve_on(state, listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+/// # }
+/// ```
 pub async fn serve_on(
     state: AppState,
     listener: tokio::net::TcpListener,

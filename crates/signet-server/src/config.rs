@@ -13,6 +13,16 @@ use crate::listener::ConnectionLimits;
 pub const MAX_ACCESS_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// How the issuer runs. Build it with [`Config::new`] and adjust the public fields.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let mut config = signet_server::Config::default(); // or `Settings` from a file and flags
+/// config.issuer = "https://auth.example.com".into();
+/// config.access_lifetime = Duration::from_secs(300);
+/// assert!(config.check().is_ok());
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {

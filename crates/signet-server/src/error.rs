@@ -4,6 +4,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// An error answered to a client.
+///
+/// # Examples
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// let answer = signet_server::ApiError::InvalidGrant("the refresh token is invalid").into_response();
+/// assert_eq!(answer.status(), 400); // {"error":"invalid_grant","error_description":...}
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {

@@ -59,6 +59,16 @@ pub struct Settings {
 }
 
 /// Parses `90s`, `15m`, `1h`, `7d` (or plain seconds).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(signet_server::parse_duration("15m")?, Duration::from_secs(900));
+/// assert_eq!(signet_server::parse_duration("90")?, Duration::from_secs(90));
+/// assert!(signet_server::parse_duration("soon").is_err());
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 pub fn parse_duration(s: &str) -> Result<Duration> {
     let s = s.trim();
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
