@@ -144,11 +144,30 @@ fn config_from(mut body: Map<String, Value>) -> Result<StreamConfig, ApiError> {
     Ok(config.checked()?)
 }
 
-fn stored(config: &StreamConfig) -> Result<String, ApiError> {
-    // The authorization header is write-only towards receivers but kept for delivery.
+/// A request body without what only the transmitter writes: a receiver cannot plant a sealed
+/// push header.
+fn from_receiver(mut body: Map<String, Value>) -> Map<String, Value> {
+    if let Some(delivery) = body.get_mut("delivery").and_then(Value::as_object_mut) {
+        delivery.remove(ssf::SEALED_AUTHORIZATION);
+    }
+    body
+}
+
+/// The configuration of stream `id` as stored. The push header is write-only towards receivers
+/// but kept for delivery, sealed under the master key for this stream alone.
+fn stored(state: &AppState, id: &str, config: &StreamConfig) -> Result<String, ApiError> {
     let mut value = serde_json::to_value(config).map_err(|e| ApiError::Internal(e.into()))?;
-    if let Some(auth) = &config.delivery.authorization_header {
-        value["delivery"]["authorization_header"] = json!(auth);
+    let sealed = match &config.delivery.authorization_header {
+        Some(plain) => Some(
+            state
+                .keys
+                .seal_secret(&ssf::authorization_context(id), plain)
+                .map_err(ApiError::Internal)?,
+        ),
+        None => config.delivery.sealed_authorization.clone(),
+    };
+    if let Some(sealed) = sealed {
+        value["delivery"][ssf::SEALED_AUTHORIZATION] = json!(sealed);
     }
     Ok(value.to_string())
 }
@@ -172,11 +191,12 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let client = receiver(&state, &headers).await?;
     let body: Map<String, Value> = json_body(raw)?;
-    let config = config_from(body)?;
+    let config = config_from(from_receiver(body))?;
+    let id = crate::sealing::random_token(16)?;
     let stream = SsfStream {
-        id: crate::sealing::random_token(16)?,
+        config: stored(&state, &id, &config)?,
+        id,
         client_id: client.id.clone(),
-        config: stored(&config)?,
         push: i64::from(config.is_push()),
         status: "enabled".into(),
         reason: None,
@@ -226,6 +246,7 @@ async fn change(
         .ok_or(ApiError::InvalidRequest("stream_id is required"))?
         .to_owned();
     let mut stream = own_stream(state, &client, &id).await?;
+    let body = from_receiver(body);
     let merged = if replace {
         body
     } else {
@@ -239,7 +260,7 @@ async fn change(
         current
     };
     let config = config_from(merged)?;
-    stream.config = stored(&config)?;
+    stream.config = stored(state, &id, &config)?;
     stream.push = i64::from(config.is_push());
     if !state.store.save_stream(&stream).await? {
         return Err(ApiError::NotFound(format!("no stream {id}")));

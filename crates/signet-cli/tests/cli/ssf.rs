@@ -73,6 +73,23 @@ fn ssf_receiver_in_python_gets_verified_sets_by_push_after_an_outage_and_by_poll
     let out: Value = serde_json::from_slice(&run.stdout).unwrap();
     let iss = server.base.as_str();
 
+    // A stolen copy of the database reveals no receiver's push secret: it is stored sealed
+    // under the master key, as the signing keys are (and the pushes above carried it, or the
+    // receiver would have refused them).
+    let push_secret = b"push-secret-of-the-receiver";
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("signet.db") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(push_secret.len()).any(|w| w == push_secret),
+                "{} holds a push secret in the clear",
+                path.display()
+            );
+        }
+    }
+
     let config = &out["config"];
     assert_eq!(config["spec_version"], "1_0");
     assert_eq!(config["issuer"], iss);

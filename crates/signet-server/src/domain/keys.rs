@@ -128,6 +128,32 @@ impl KeyManager {
         Ok((store, master, keys))
     }
 
+    /// Seals a secret the issuer keeps but never shows (a push receiver's `Authorization`
+    /// header) under the master key, bound to `context`, as base64url: the database never holds
+    /// it in the clear.
+    pub(crate) fn seal_secret(&self, context: &str, plain: &str) -> Result<String> {
+        let sealed = self.master.seal(context, plain.as_bytes())?;
+        Ok(base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            sealed,
+        ))
+    }
+
+    /// Opens what [`KeyManager::seal_secret`] sealed for `context`.
+    pub(crate) fn open_secret(
+        &self,
+        context: &str,
+        sealed: &str,
+    ) -> Result<zeroize::Zeroizing<String>> {
+        let bytes =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sealed)
+                .context("a sealed secret is not base64url")?;
+        let plain = self.master.open(context, &bytes)?;
+        Ok(zeroize::Zeroizing::new(
+            String::from_utf8(plain.to_vec()).context("a sealed secret is not text")?,
+        ))
+    }
+
     /// Makes a new key that starts signing at `active_from`.
     pub(crate) async fn create(&self, now: i64, active_from: i64) -> Result<String> {
         self.make(now, active_from, KeyAddition::Always).await

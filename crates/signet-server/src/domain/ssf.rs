@@ -63,9 +63,23 @@ pub(crate) struct Delivery {
     /// transmitter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) endpoint_url: Option<String>,
-    /// Push: the `Authorization` header value sent with each SET (never shown back).
+    /// Push: the `Authorization` header value sent with each SET (never shown back, and
+    /// stored only sealed: see [`Delivery::sealed_authorization`]).
     #[serde(default, skip_serializing)]
     pub(crate) authorization_header: Option<String>,
+    /// The stored form of `authorization_header`: sealed under the master key for this stream
+    /// ([`authorization_context`]). Never taken from a request, never shown.
+    #[serde(default, rename = "authorization_header_sealed", skip_serializing)]
+    #[schema(ignore)]
+    pub(crate) sealed_authorization: Option<String>,
+}
+
+/// The member under which a stream's configuration stores its sealed push header.
+pub(crate) const SEALED_AUTHORIZATION: &str = "authorization_header_sealed";
+
+/// What a stream's push header is sealed for: that stream alone.
+pub(crate) fn authorization_context(stream_id: &str) -> String {
+    format!("ssf-push-authorization:{stream_id}")
 }
 
 impl std::fmt::Debug for Delivery {
@@ -76,6 +90,10 @@ impl std::fmt::Debug for Delivery {
             .field(
                 "authorization_header",
                 &self.authorization_header.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "sealed_authorization",
+                &self.sealed_authorization.as_ref().map(|_| "[sealed]"),
             )
             .finish()
     }
@@ -356,8 +374,23 @@ async fn push_one(
         .header("content-type", "application/secevent+jwt")
         .header("accept", "application/json")
         .body(set);
-    if let Some(auth) = &config.delivery.authorization_header {
-        request = request.header("authorization", auth);
+    // Sealed for this stream; a configuration stored in the clear by an earlier version is
+    // still read.
+    let authorization = match &config.delivery.sealed_authorization {
+        Some(sealed) => Some(
+            issuer
+                .keys
+                .open_secret(&authorization_context(&stream.id), sealed)
+                .map_err(DomainError::Internal)?,
+        ),
+        None => config
+            .delivery
+            .authorization_header
+            .clone()
+            .map(zeroize::Zeroizing::new),
+    };
+    if let Some(auth) = &authorization {
+        request = request.header("authorization", auth.as_str());
     }
     let answer = request
         .send()
@@ -417,7 +450,7 @@ mod tests {
             delivery: Delivery {
                 method: PUSH.into(),
                 endpoint_url: Some(url.into()),
-                authorization_header: None,
+                ..Delivery::default()
             },
             ..StreamConfig::default()
         };
@@ -443,8 +476,11 @@ mod tests {
             method: PUSH.into(),
             endpoint_url: Some("https://r.example/".into()),
             authorization_header: Some("Bearer s3cret".into()),
+            sealed_authorization: Some("c2VhbGVk".into()),
         };
         assert!(!format!("{d:?}").contains("s3cret"));
-        assert!(!serde_json::to_string(&d).unwrap().contains("s3cret"));
+        assert!(!format!("{d:?}").contains("c2VhbGVk"));
+        let shown = serde_json::to_string(&d).unwrap();
+        assert!(!shown.contains("s3cret") && !shown.contains("c2VhbGVk"));
     }
 }
