@@ -222,9 +222,15 @@ impl JwkSet {
         }
     }
 
-    /// Each key with its position in the document.
+    /// Each key with its position in the document. A key pushed onto [`JwkSet::keys`] after
+    /// reading counts on after the document's last entry.
     pub fn entries(&self) -> impl Iterator<Item = (usize, &Jwk)> {
-        self.positions.iter().copied().zip(&self.keys)
+        let read = self.positions.len();
+        let end = read + self.skipped.len();
+        self.keys.iter().enumerate().map(move |(i, key)| {
+            let position = self.positions.get(i).copied().unwrap_or(end + i - read);
+            (position, key)
+        })
     }
 
     /// This set as JSON: `{"keys": [...]}`.
@@ -256,5 +262,20 @@ mod jwk_set_tests {
         assert!(matches!(set.skipped[0].reason, KeyError::Parse(_)));
         // Written out, only the keys.
         assert!(!set.to_json().unwrap().contains("broken"));
+    }
+
+    #[test]
+    fn a_key_pushed_onto_a_read_set_is_kept_and_counts_after_the_document() {
+        let mut set = JwkSet::from_json(br#"{"keys": [{"kid": "broken", "kty": 7}]}"#).unwrap();
+        let extra = crate::SigningKey::generate(crate::Algorithm::ES256)
+            .unwrap()
+            .public_jwk()
+            .unwrap();
+        set.keys.push(extra);
+        assert_eq!(set.entries().map(|(i, _)| i).collect::<Vec<_>>(), [1]);
+        assert_eq!(crate::KeySet::from_jwks(&set).keys().len(), 1);
+        let mut empty = JwkSet::default();
+        empty.keys.push(set.keys[0].clone());
+        assert_eq!(crate::KeySet::from_jwks(&empty).keys().len(), 1);
     }
 }
