@@ -47,7 +47,6 @@ pub async fn discover(issuer: &str) -> Result<Discovered, RemoteError> {
 /// The key set published at `url`; entries Signet cannot use are in [`KeySet::skipped`].
 pub async fn jwks(url: &str) -> Result<KeySet, RemoteError> {
     check_url(url, false)?;
-    let doc = crate::remote::get_json(&client()?, url, None).await?;
-    KeySet::from_jwks_json(doc.to_string().as_bytes())
-        .map_err(|e| RemoteError::Invalid(format!("{url}: not a JWKS: {e}")))
+    let (body, _) = crate::remote::get_body(&client()?, url, None).await?;
+    crate::remote::parse_jwks(url, &body)
 }

@@ -81,11 +81,13 @@ pub(crate) fn same_origin(a: &str, b: &str) -> bool {
     }
 }
 
-pub(crate) async fn get_json(
+/// A GET that must be answered 2xx with a body of at most [`MAX_BODY`] bytes: the body, and
+/// the `max-age` of the answer's `Cache-Control`, if any.
+pub(crate) async fn get_body(
     http: &reqwest::Client,
     url: &str,
     auth: Option<&str>,
-) -> Result<Value, RemoteError> {
+) -> Result<(axum::body::Bytes, Option<u64>), RemoteError> {
     let mut req = http.get(url).timeout(REQUEST_TIMEOUT);
     if let Some(a) = auth {
         req = req.header(AUTHORIZATION, a);
@@ -100,6 +102,14 @@ pub(crate) async fn get_json(
             res.status().as_u16()
         )));
     }
+    let max_age = res
+        .headers()
+        .get(reqwest::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|d| d.trim().strip_prefix("max-age=")?.parse::<u64>().ok())
+        });
     let body = res
         .bytes()
         .await
@@ -107,7 +117,23 @@ pub(crate) async fn get_json(
     if body.len() > MAX_BODY {
         return Err(RemoteError::Invalid(format!("{url}: answer too large")));
     }
+    Ok((body, max_age))
+}
+
+/// A GET answered with JSON (see [`get_body`]).
+pub(crate) async fn get_json(
+    http: &reqwest::Client,
+    url: &str,
+    auth: Option<&str>,
+) -> Result<Value, RemoteError> {
+    let (body, _) = get_body(http, url, auth).await?;
     serde_json::from_slice(&body).map_err(|_| RemoteError::Invalid(format!("{url}: not JSON")))
+}
+
+/// The key set of the JWKS document `body` fetched from `url`, read once from its bytes.
+pub(crate) fn parse_jwks(url: &str, body: &[u8]) -> Result<KeySet, RemoteError> {
+    KeySet::from_jwks_json(body)
+        .map_err(|e| RemoteError::Invalid(format!("{url}: not a JWKS: {e}")))
 }
 
 impl Jwks {
@@ -154,43 +180,9 @@ impl Jwks {
         if let Ok(mut last) = self.last_fetch.lock() {
             *last = Some(Instant::now());
         }
-        let res = self
-            .http
-            .get(&self.url)
-            .timeout(REQUEST_TIMEOUT)
-            .send()
-            .await
-            .map_err(|_| RemoteError::Unreachable(self.url.clone()))?;
-        if !res.status().is_success() {
-            return Err(RemoteError::Invalid(format!(
-                "{}: HTTP {}",
-                self.url,
-                res.status().as_u16()
-            )));
-        }
-        let max_age = res
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.split(',')
-                    .find_map(|d| d.trim().strip_prefix("max-age=")?.parse::<u64>().ok())
-            });
+        let (body, max_age) = get_body(&self.http, &self.url, None).await?;
         self.max_age.store(max_age.unwrap_or(0), Ordering::Relaxed);
-        let body = res
-            .bytes()
-            .await
-            .map_err(|_| RemoteError::Unreachable(self.url.clone()))?;
-        if body.len() > MAX_BODY {
-            return Err(RemoteError::Invalid(format!(
-                "{}: answer too large",
-                self.url
-            )));
-        }
-        let doc: Value = serde_json::from_slice(&body)
-            .map_err(|_| RemoteError::Invalid(format!("{}: not JSON", self.url)))?;
-        let keys = KeySet::from_jwks_json(doc.to_string().as_bytes())
-            .map_err(|e| RemoteError::Invalid(e.to_string()))?;
+        let keys = parse_jwks(&self.url, &body)?;
         for s in keys.skipped() {
             tracing::warn!(index = s.index, kid = ?s.kid, reason = %s.reason, "JWKS entry skipped");
         }
