@@ -29,6 +29,11 @@ pub(crate) fn admin_config(dir: &DataDir) -> Config {
     config
 }
 
+/// Opens the data directory or database `dir` names, for administration.
+pub(crate) async fn admin_on(dir: &DataDir) -> Result<Admin> {
+    Admin::open(&admin_config(dir)).await
+}
+
 /// Reads a secret from standard input, which must not be a terminal (so it is not echoed and
 /// not left in the shell history as an argument).
 fn secret_from_stdin(what: &str) -> Result<Zeroizing<String>> {
@@ -81,21 +86,21 @@ pub(crate) fn user(cmd: UserCommand) -> Result<()> {
                 dir,
             } => {
                 let password = secret_from_stdin("password")?;
-                let admin = Admin::open(&admin_config(&dir)).await?;
+                let admin = admin_on(&dir).await?;
                 let user = admin
                     .add_user(&name, password, roles, claims(&pairs)?, profile_of(profile))
                     .await?;
                 writeln!(out, "added user {} (sub {})", user.name, user.id)?;
             }
             UserCommand::Set { name, profile, dir } => {
-                Admin::open(&admin_config(&dir))
+                admin_on(&dir)
                     .await?
                     .set_profile(&name, profile_of(profile))
                     .await?;
                 writeln!(out, "updated user {name}")?;
             }
             UserCommand::List(dir) => {
-                let admin = Admin::open(&admin_config(&dir)).await?;
+                let admin = admin_on(&dir).await?;
                 for u in admin.users().await? {
                     let state = if u.disabled { "disabled" } else { "active" };
                     writeln!(
@@ -108,10 +113,7 @@ pub(crate) fn user(cmd: UserCommand) -> Result<()> {
                 }
             }
             UserCommand::Disable { name, dir } => {
-                Admin::open(&admin_config(&dir))
-                    .await?
-                    .disable_user(&name)
-                    .await?;
+                admin_on(&dir).await?.disable_user(&name).await?;
                 writeln!(
                     out,
                     "disabled user {name}; their logins and tokens are revoked"
@@ -123,30 +125,21 @@ pub(crate) fn user(cmd: UserCommand) -> Result<()> {
                 dir,
             } => {
                 let password = secret_from_stdin("password")?;
-                Admin::open(&admin_config(&dir))
-                    .await?
-                    .set_password(&name, password)
-                    .await?;
+                admin_on(&dir).await?.set_password(&name, password).await?;
                 writeln!(
                     out,
                     "set the password of {name}; their logins and tokens are revoked"
                 )?;
             }
             UserCommand::Revoke { name, dir } => {
-                Admin::open(&admin_config(&dir))
-                    .await?
-                    .log_out_user(&name)
-                    .await?;
+                admin_on(&dir).await?.log_out_user(&name).await?;
                 writeln!(
                     out,
                     "logged {name} out everywhere; their logins and tokens are revoked"
                 )?;
             }
             UserCommand::Delete { name, dir } => {
-                Admin::open(&admin_config(&dir))
-                    .await?
-                    .delete_user(&name)
-                    .await?;
+                admin_on(&dir).await?.delete_user(&name).await?;
                 writeln!(
                     out,
                     "deleted user {name}; their logins and tokens are revoked"
@@ -178,7 +171,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 } else {
                     None
                 };
-                let admin = Admin::open(&admin_config(&dir)).await?;
+                let admin = admin_on(&dir).await?;
                 let new = admin
                     .register_client(signet_server::ClientSpec {
                         id,
@@ -213,7 +206,7 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 }
             }
             ClientCommand::List(dir) => {
-                let admin = Admin::open(&admin_config(&dir)).await?;
+                let admin = admin_on(&dir).await?;
                 for c in admin.clients().await? {
                     let kind = if c.is_public() {
                         "public"
@@ -231,20 +224,14 @@ pub(crate) fn client(cmd: ClientCommand) -> Result<()> {
                 }
             }
             ClientCommand::Delete { id, dir } => {
-                Admin::open(&admin_config(&dir))
-                    .await?
-                    .delete_client(&id)
-                    .await?;
+                admin_on(&dir).await?.delete_client(&id).await?;
                 writeln!(
                     out,
                     "deleted client {id}; its logins and tokens are revoked"
                 )?;
             }
             ClientCommand::RotateSecret { id, dir } => {
-                let secret = Admin::open(&admin_config(&dir))
-                    .await?
-                    .rotate_client_secret(&id)
-                    .await?;
+                let secret = admin_on(&dir).await?.rotate_client_secret(&id).await?;
                 writeln!(
                     out,
                     "rotated the secret of {id}; its logins and tokens are revoked"

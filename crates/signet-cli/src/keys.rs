@@ -8,7 +8,7 @@ use signet::{Algorithm, Jwk, JwkSet, KeyFamily, KeySet, KeySource, SigningKey, V
 
 use signet_server::Admin;
 
-use crate::admin::admin_config;
+use crate::admin::{admin_config, admin_on};
 use crate::cli::{DataDir, KeyCommand, KeyFormat};
 use crate::input::{parse_duration, read_text};
 use crate::runtime;
@@ -287,8 +287,7 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<()> {
 }
 
 pub(crate) fn key_list(dir: &DataDir) -> Result<()> {
-    let keys =
-        runtime()?.block_on(async { Admin::open(&admin_config(dir)).await?.keys().await })?;
+    let keys = runtime()?.block_on(async { admin_on(dir).await?.keys().await })?;
     let mut out = std::io::stdout().lock();
     for k in keys {
         writeln!(
@@ -335,12 +334,7 @@ pub(crate) fn key_rotate(
 }
 
 pub(crate) fn key_revoke(dir: &DataDir, kid: &str, force: bool) -> Result<()> {
-    let ended = runtime()?.block_on(async {
-        Admin::open(&admin_config(dir))
-            .await?
-            .revoke_key(kid, force)
-            .await
-    })?;
+    let ended = runtime()?.block_on(async { admin_on(dir).await?.revoke_key(kid, force).await })?;
     writeln!(
         std::io::stdout().lock(),
         "revoked key {kid}: removed from the JWKS, {ended} logins it signed for ended; verifiers are told to fetch the keys again"
