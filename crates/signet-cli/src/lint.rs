@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::LazyLock;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use aws_lc_rs::hmac;
 use base64::Engine;
 use regex::Regex;
@@ -651,11 +651,13 @@ fn audit(token: &str, key: Option<&str>) -> Result<Report> {
         .map_err(|e| anyhow!("not a compact JWS: {e}"))?;
     let header = &parts.header;
     let alg_name = header.alg.as_deref().unwrap_or("");
-    let claims: Map<String, Value> = serde_json::from_slice(&parts.payload)
-        .map_err(|e| anyhow!("the payload is not a JSON object of claims: {e}"))?;
+    let payload: Value = serde_json::from_slice(&parts.payload)
+        .map_err(|e| anyhow!("the payload is not JSON: {e}"))?;
+    let Some(claims) = payload.as_object() else {
+        bail!("the payload is not a JSON object of claims");
+    };
     // The payload is walked once; the rules read what the walk found.
     let (mut names, mut strings) = (Vec::new(), Vec::new());
-    let payload = Value::Object(claims.clone());
     walk("", &payload, &mut names, &mut strings);
     let values = strings
         .into_iter()
@@ -664,7 +666,7 @@ fn audit(token: &str, key: Option<&str>) -> Result<Report> {
     let t = Token {
         raw: token,
         header,
-        claims: &claims,
+        claims,
         alg_name,
         alg: Algorithm::from_name(alg_name),
         key,

@@ -289,6 +289,22 @@ fn human_output_has_severity_reason_and_fix() {
 }
 
 #[test]
+fn a_payload_that_is_not_a_claims_object_is_refused_not_linted_as_empty_claims() {
+    for payload in ["[1]", "not json"] {
+        let token = raw_token(HEADER, payload);
+        let out = signet().args(["token", "lint", &token]).output().unwrap();
+        assert!(!out.status.success());
+        assert!(
+            out.stdout.is_empty(),
+            "no findings for a payload that is not claims"
+        );
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("signet: the payload is not"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
 fn list_rules_prints_the_table_of_every_rule_with_its_severity_and_fix() {
     let out = signet()
         .args(["token", "lint", "--list-rules"])
