@@ -508,3 +508,25 @@ pub(crate) async fn poll(
     }
     Ok(Json(json!({ "sets": sets, "moreAvailable": more })))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_receiver_cannot_plant_a_sealed_push_header() {
+        let body = json!({"delivery": {
+            "method": "urn:ietf:rfc:8935",
+            "endpoint_url": "https://r.example/events",
+            "authorization_header_sealed": "copied-from-another-stream",
+        }});
+        let config = config_from(from_receiver(body.as_object().unwrap().clone())).unwrap();
+        assert!(config.delivery.sealed_authorization.is_none());
+        assert_eq!(
+            config.delivery.endpoint_url.as_deref(),
+            Some("https://r.example/events")
+        );
+    }
+}

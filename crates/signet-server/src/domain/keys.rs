@@ -325,3 +325,74 @@ impl KeyManager {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    async fn manager(dir: &std::path::Path) -> Arc<KeyManager> {
+        let mut config = crate::Config::new();
+        config.data_dir = dir.to_path_buf();
+        KeyManager::open(&config).await.unwrap().2
+    }
+
+    /// A stored key row as an attacker with write access to the database, or a corruption,
+    /// could leave it.
+    fn row(kid: &str, sealed: Vec<u8>, public_jwk: String, active_from: i64) -> StoredKey {
+        StoredKey {
+            kid: kid.into(),
+            alg: "ES256".into(),
+            sealed,
+            public_jwk,
+            created_at: 1_000,
+            active_from,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_key_swapped_under_another_kid_is_refused_not_signed_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = manager(dir.path()).await;
+        let other = SigningKey::generate(Algorithm::ES256).unwrap();
+        // Sealed for kid "swapped", but the JWK inside names its own thumbprint.
+        let sealed = keys
+            .master
+            .seal(
+                "swapped",
+                other.to_jwk().unwrap().to_json().unwrap().as_bytes(),
+            )
+            .unwrap();
+        let public = other.public_jwk().unwrap().to_json().unwrap();
+        keys.store
+            .add_key(&row("swapped", sealed, public, 1_000), KeyAddition::Always)
+            .await
+            .unwrap();
+        let err = keys.refresh(2_000, None).await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("carries another kid"),
+            "{err:#}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stored_public_key_that_is_not_json_fails_the_jwks_instead_of_vanishing() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = manager(dir.path()).await;
+        keys.create(1_000, 1_000).await.unwrap();
+        keys.store
+            .add_key(
+                // The next key, published ahead of signing.
+                &row("broken", vec![0; 40], "{not json".into(), 5_000),
+                KeyAddition::Always,
+            )
+            .await
+            .unwrap();
+        let err = keys.refresh(2_000, None).await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("stored public key is not JSON"),
+            "{err:#}"
+        );
+    }
+}

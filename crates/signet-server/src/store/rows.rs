@@ -277,4 +277,26 @@ mod tests {
         let err = User::try_from(row("[\"adm")).unwrap_err();
         assert!(err.to_string().contains("corrupt roles column"), "{err}");
     }
+
+    #[test]
+    fn a_used_code_row_without_its_access_token_is_an_error_not_a_revocation_of_nothing() {
+        let row = |access_jti: Option<&str>| CodeRow {
+            client_id: "web".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            code_challenge: "c".into(),
+            nonce: None,
+            scope: "openid".into(),
+            session_id: "s1".into(),
+            user_id: "u1".into(),
+            auth_time: 1,
+            expires_at: 61,
+            used_at: Some(2),
+            family_id: None,
+            access_jti: access_jti.map(str::to_owned),
+            access_exp: Some(600),
+        };
+        assert_eq!(row(Some("j1")).issue().unwrap().access_jti, "j1");
+        let err = row(None).issue().unwrap_err();
+        assert!(err.to_string().contains("lacks the access token"), "{err}");
+    }
 }
