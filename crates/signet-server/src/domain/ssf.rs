@@ -374,22 +374,12 @@ async fn push_one(
         .header("content-type", "application/secevent+jwt")
         .header("accept", "application/json")
         .body(set);
-    // Sealed for this stream; a configuration stored in the clear by an earlier version is
-    // still read.
-    let authorization = match &config.delivery.sealed_authorization {
-        Some(sealed) => Some(
-            issuer
-                .keys
-                .open_secret(&authorization_context(&stream.id), sealed)
-                .map_err(DomainError::Internal)?,
-        ),
-        None => config
-            .delivery
-            .authorization_header
-            .clone()
-            .map(zeroize::Zeroizing::new),
-    };
-    if let Some(auth) = &authorization {
+    // Stored sealed for this stream alone (see the SSF handlers' `stored`).
+    if let Some(sealed) = &config.delivery.sealed_authorization {
+        let auth = issuer
+            .keys
+            .open_secret(&authorization_context(&stream.id), sealed)
+            .map_err(DomainError::Internal)?;
         request = request.header("authorization", auth.as_str());
     }
     let answer = request
