@@ -887,6 +887,15 @@ async fn streams_open(issuer: &Issuer) -> u64 {
         .unwrap_or_else(|| panic!("no stream gauge in {text}"))
 }
 
+/// Waits until the issuer has `n` revocation streams open, failing with `why` after `within`.
+async fn await_streams(issuer: &Issuer, n: u64, within: Duration, why: &str) {
+    let started = Instant::now();
+    while streams_open(issuer).await != n {
+        assert!(started.elapsed() < within, "{why}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_tasks_end_when_the_last_guard_handle_is_dropped() {
     let issuer =
@@ -895,14 +904,13 @@ async fn background_tasks_end_when_the_last_guard_handle_is_dropped() {
     let guard = Guard::from_issuer(options(&issuer)).await.unwrap();
     let weak = guard.downgrade();
     let clone = guard.clone();
-    let started = Instant::now();
-    while streams_open(&issuer).await != 1 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the follower never connected"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    await_streams(
+        &issuer,
+        1,
+        Duration::from_secs(5),
+        "the follower never connected",
+    )
+    .await;
     drop(guard);
     assert!(weak.upgrade().is_some(), "a clone still holds it");
     drop(clone);
@@ -912,13 +920,12 @@ async fn background_tasks_end_when_the_last_guard_handle_is_dropped() {
         "a background task holds the guard"
     );
     // ... and the follower closes its stream (at the latest on the next keep-alive, 5 s).
-    let started = Instant::now();
-    while streams_open(&issuer).await != 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the revocation stream outlived its guard"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    await_streams(
+        &issuer,
+        0,
+        Duration::from_secs(10),
+        "the revocation stream outlived its guard",
+    )
+    .await;
     issuer.stop().await;
 }
