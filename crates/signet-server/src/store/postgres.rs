@@ -30,6 +30,8 @@ const KEYS_LOCK: i64 = 0x5349_474e_4b45_5953;
 #[derive(Debug, Clone)]
 pub(crate) struct PgStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL needs no connection of its own for writes.
+    write_pool: PgPool,
     /// Refresh-token claims waiting for the next group commit.
     claims: Batch<PgClaims>,
 }
@@ -160,6 +162,7 @@ impl PgStore {
         }
         Ok(Self {
             claims: Batch::start(PgClaims { pool: pool.clone() }, PARALLEL_CLAIMS),
+            write_pool: pool.clone(),
             pool,
         })
     }

@@ -133,12 +133,12 @@ macro_rules! sql_store {
                 let changed = sqlx::query(sql)
                     .bind(value)
                     .bind(key)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?
                     .rows_affected()
                     == 1;
                 if changed {
-                    config_changed(&self.pool).await?;
+                    config_changed(&self.write_pool).await?;
                 }
                 Ok(changed)
             }
@@ -168,12 +168,12 @@ macro_rules! sql_store {
                     .bind(serde_json::to_string(&user.claims)?)
                     .bind(now)
                     .bind(serde_json::to_string(&user.profile)?)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await
                     .map_err(|e| {
                         super::StoreError::conflict(e, || format!("user {} already exists", user.name))
                     })?;
-                config_changed(&self.pool).await
+                config_changed(&self.write_pool).await
             }
 
             async fn set_profile(
@@ -209,7 +209,7 @@ macro_rules! sql_store {
                 until: i64,
             ) -> super::StoreResult<Option<String>> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 let Some(id) = sqlx::query_scalar::<_, String>(concat!(
                     "SELECT id FROM users WHERE name = $1",
                     $lock_user
@@ -256,12 +256,12 @@ macro_rules! sql_store {
                     .bind(now)
                     .bind(serde_json::to_string(&client.oidc)?)
                     .bind(serde_json::to_string(&client.roles)?)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await
                     .map_err(|e| {
                         super::StoreError::conflict(e, || format!("client {} already exists", client.id))
                     })?;
-                config_changed(&self.pool).await
+                config_changed(&self.write_pool).await
             }
 
             async fn client(&self, id: &str) -> super::StoreResult<Option<super::Client>> {
@@ -293,7 +293,7 @@ macro_rules! sql_store {
                 cutoff_until: i64,
             ) -> super::StoreResult<bool> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 let changed = match change {
                     super::ClientChange::Delete => {
                         sqlx::query("DELETE FROM clients WHERE id = $1").bind(id)
@@ -324,7 +324,7 @@ macro_rules! sql_store {
                 when: super::KeyAddition,
             ) -> super::StoreResult<bool> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 lock_keys(&mut tx).await?;
                 // One statement: of concurrent first keys, or rotations, exactly one is kept.
                 let added = sqlx::query("INSERT INTO signing_keys (kid, alg, sealed, public_jwk, created_at, active_from) SELECT $1, $2, $3, $4, $5, $6 \
@@ -359,9 +359,9 @@ macro_rules! sql_store {
                 let _writing = self.writing().await;
                 sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
                     .bind(kid)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?;
-                config_changed(&self.pool).await
+                config_changed(&self.write_pool).await
             }
 
             async fn revoke_key(
@@ -371,7 +371,7 @@ macro_rules! sql_store {
                 entry_until: i64,
             ) -> super::StoreResult<Option<u64>> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 let removed = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
                     .bind(kid)
                     .execute(&mut *tx)
@@ -419,7 +419,7 @@ macro_rules! sql_store {
                 now: i64,
             ) -> super::StoreResult<()> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 sqlx::query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(&family.id)
                     .bind(&family.user_id)
@@ -495,7 +495,7 @@ macro_rules! sql_store {
                 next: &super::Successor,
             ) -> super::StoreResult<Option<super::Family>> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 // Locks the rotated token: two grace retries at once take turns.
                 let row: Option<super::rows::TokenRow> = sqlx::query_as(concat!(
                     "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
@@ -546,7 +546,7 @@ macro_rules! sql_store {
 
             async fn revoke_family(&self, family_id: &str, now: i64) -> super::StoreResult<()> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 lock_feed(&mut tx).await?;
                 revoke_family_in(&mut tx, family_id, now).await?;
                 tx.commit().await?;
@@ -558,7 +558,7 @@ macro_rules! sql_store {
         impl super::RevocationStore for $store {
             async fn revoke_jti(&self, jti: &str, exp: i64, now: i64) -> super::StoreResult<()> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 lock_feed(&mut tx).await?;
                 add_entry(&mut tx, jti, super::EntryKind::Jti, exp, now).await?;
                 tx.commit().await?;
@@ -622,7 +622,7 @@ macro_rules! sql_store {
                     .bind(session.auth_time)
                     .bind(now)
                     .bind(session.expires_at)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?;
                 Ok(())
             }
@@ -673,7 +673,7 @@ macro_rules! sql_store {
                     .bind(client_id)
                     .bind(scope)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?;
                 Ok(())
             }
@@ -685,7 +685,7 @@ macro_rules! sql_store {
                 until: i64,
             ) -> super::StoreResult<Option<super::EndedSession>> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 lock_feed(&mut tx).await?;
                 let Some(user_id): Option<String> = sqlx::query_scalar("UPDATE sso_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL AND expires_at > $1 RETURNING user_id")
                     .bind(now)
@@ -742,7 +742,7 @@ macro_rules! sql_store {
 
             async fn prune(&self, now: i64, keep: i64) -> super::StoreResult<()> {
                 let _writing = self.writing().await;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 sqlx::query("DELETE FROM revoked_jti WHERE exp <= $1")
                     .bind(now.saturating_sub(keep))
                     .execute(&mut *tx)

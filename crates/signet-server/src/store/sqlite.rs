@@ -1,6 +1,7 @@
 //! The SQLite store: one file in the data directory, WAL mode, embedded migrations. SQLite
 //! takes one writer at a time, so rotation's one winner and the feed's order follow from
-//! that: writers of this process queue on a mutex instead of sleeping in SQLite's busy loop.
+//! that: writers of this process queue on a mutex instead of sleeping in SQLite's busy loop,
+//! and write through one connection of their own, whose page cache stays warm.
 //! Every commit is durable (`synchronous = FULL`: the WAL is synced before a commit returns);
 //! refresh rotations, new authorization codes and code redemptions are committed in groups
 //! (see [`super::batch`]) so that one sync serves many.
@@ -26,7 +27,13 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite
 /// The SQLite database.
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteStore {
+    /// The readers' connections.
     pool: SqlitePool,
+    /// The one connection that writes. A connection drops its page cache (and its memory map
+    /// of the file) whenever another connection has committed, so writes that all go through
+    /// one connection keep its cache warm, and the readers pay for a change only when they
+    /// read after one.
+    write_pool: SqlitePool,
     /// SQLite takes one writer at a time and makes the others sleep and retry; writers of this
     /// process queue here instead, in order and without sleeping.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -254,6 +261,11 @@ impl SqliteStore {
             .pragma("mmap_size", "268435456");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open {}", path.display()))?;
@@ -261,12 +273,13 @@ impl SqliteStore {
         let store = Self {
             writes: Batch::start(
                 Writer {
-                    pool: pool.clone(),
+                    pool: write_pool.clone(),
                     writer: std::sync::Arc::clone(&writer),
                 },
                 1,
             ),
             pool,
+            write_pool,
             writer,
         };
         if migrate {

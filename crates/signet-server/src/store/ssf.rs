@@ -65,7 +65,7 @@ pub(crate) trait SsfStore {
     async fn prune_events(&self, acked_before: i64, made_before: i64) -> StoreResult<()>;
 }
 
-/// Implements [`SsfStore`] for a store with a `pool` field.
+/// Implements [`SsfStore`] for a store with `pool` (reads) and `write_pool` (writes) fields.
 macro_rules! ssf_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -82,7 +82,7 @@ macro_rules! ssf_store {
                     .bind(&s.status)
                     .bind(&s.reason)
                     .bind(s.created_at)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?;
                 Ok(())
             }
@@ -116,7 +116,7 @@ macro_rules! ssf_store {
                     .bind(&s.reason)
                     .bind(&s.id)
                     .bind(&s.client_id)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?
                     .rows_affected()
                     == 1)
@@ -130,7 +130,7 @@ macro_rules! ssf_store {
                 Ok(sqlx::query("DELETE FROM ssf_streams WHERE id = $1 AND client_id = $2")
                     .bind(id)
                     .bind(client_id)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?
                     .rows_affected()
                     == 1)
@@ -146,7 +146,7 @@ macro_rules! ssf_store {
                     .bind(stream_id)
                     .bind(subject)
                     .bind(i64::from(included))
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?;
                 Ok(())
             }
@@ -169,7 +169,7 @@ macro_rules! ssf_store {
                 events: &[(String, String, String)],
                 now: i64,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 for (stream, jti, claims) in events {
                     sqlx::query("INSERT INTO ssf_events (stream_id, jti, claims, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(stream)
@@ -206,7 +206,7 @@ macro_rules! ssf_store {
                     .bind(retry_at)
                     .bind(seq)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?
                     .rows_affected()
                     == 1)
@@ -230,7 +230,7 @@ macro_rules! ssf_store {
                 jtis: &[String],
                 now: i64,
             ) -> $crate::store::StoreResult<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 let mut acked = 0;
                 for jti in jtis {
                     acked += sqlx::query("UPDATE ssf_events SET acked_at = $1 WHERE stream_id = $2 AND jti = $3 AND acked_at IS NULL")
@@ -253,7 +253,7 @@ macro_rules! ssf_store {
                 sqlx::query("DELETE FROM ssf_events WHERE acked_at < $1 OR created_at < $2")
                     .bind(acked_before)
                     .bind(made_before)
-                    .execute(&self.pool)
+                    .execute(&self.write_pool)
                     .await?;
                 Ok(())
             }
