@@ -186,11 +186,6 @@ async fn lock_keys(tx: &mut PgConnection) -> StoreResult<()> {
 
 /// The hooks of [`super::sql::sql_store!`].
 impl PgStore {
-    /// Writers need no turn: row locks and the advisory locks order them.
-    async fn writing(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        None
-    }
-
     /// Claims a live refresh token in the next group commit, one statement and so its own
     /// transaction: the row lock makes concurrent uses wait; when they go on, `used_at` is set
     /// and they claim nothing.

@@ -3,8 +3,8 @@
 //! `string_agg` (SQLite 3.44 and later, which the bundled library is). What differs is said by
 //! the backend through a few hooks that [`sql_store!`] calls at the invocation site:
 //!
-//! - `self.writing()`: the turn of a writer (SQLite queues this process's writers on a mutex;
-//!   PostgreSQL takes row locks instead and returns `None`);
+//! - `self.write_pool`: where writes go (SQLite: one connection of its own, so this process's
+//!   writers queue there in order; PostgreSQL: the one pool, with row locks);
 //! - `lock_feed(tx)`: what a transaction that adds feed entries does first (PostgreSQL takes
 //!   the feed's advisory lock so entries commit in cursor order, and tells the listening
 //!   instances; SQLite has one writer anyway);
@@ -129,7 +129,6 @@ macro_rules! sql_store {
                 value: String,
                 key: &str,
             ) -> super::StoreResult<bool> {
-                let _writing = self.writing().await;
                 let changed = sqlx::query(sql)
                     .bind(value)
                     .bind(key)
@@ -159,7 +158,6 @@ macro_rules! sql_store {
         #[async_trait::async_trait]
         impl super::UserStore for $store {
             async fn add_user(&self, user: &super::User, now: i64) -> super::StoreResult<()> {
-                let _writing = self.writing().await;
                 sqlx::query("INSERT INTO users (id, name, password_hash, roles, claims, created_at, profile) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&user.id)
                     .bind(&user.name)
@@ -208,7 +206,6 @@ macro_rules! sql_store {
                 now: i64,
                 until: i64,
             ) -> super::StoreResult<Option<String>> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 let Some(id) = sqlx::query_scalar::<_, String>(concat!(
                     "SELECT id FROM users WHERE name = $1",
@@ -245,7 +242,6 @@ macro_rules! sql_store {
         #[async_trait::async_trait]
         impl super::ClientStore for $store {
             async fn add_client(&self, client: &super::Client, now: i64) -> super::StoreResult<()> {
-                let _writing = self.writing().await;
                 sqlx::query("INSERT INTO clients (id, secret_hash, grants, scopes, audiences, introspect, created_at, oidc, roles) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(&client.id)
                     .bind(&client.secret_hash)
@@ -292,7 +288,6 @@ macro_rules! sql_store {
                 now: i64,
                 cutoff_until: i64,
             ) -> super::StoreResult<bool> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 let changed = match change {
                     super::ClientChange::Delete => {
@@ -323,7 +318,6 @@ macro_rules! sql_store {
                 key: &super::StoredKey,
                 when: super::KeyAddition,
             ) -> super::StoreResult<bool> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 lock_keys(&mut tx).await?;
                 // One statement: of concurrent first keys, or rotations, exactly one is kept.
@@ -356,7 +350,6 @@ macro_rules! sql_store {
             }
 
             async fn delete_key(&self, kid: &str) -> super::StoreResult<()> {
-                let _writing = self.writing().await;
                 sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
                     .bind(kid)
                     .execute(&self.write_pool)
@@ -370,7 +363,6 @@ macro_rules! sql_store {
                 now: i64,
                 entry_until: i64,
             ) -> super::StoreResult<Option<u64>> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 let removed = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
                     .bind(kid)
@@ -418,7 +410,6 @@ macro_rules! sql_store {
                 access: super::IssuedAccess<'_>,
                 now: i64,
             ) -> super::StoreResult<()> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 sqlx::query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(&family.id)
@@ -494,7 +485,6 @@ macro_rules! sql_store {
                 since: i64,
                 next: &super::Successor,
             ) -> super::StoreResult<Option<super::Family>> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 // Locks the rotated token: two grace retries at once take turns.
                 let row: Option<super::rows::TokenRow> = sqlx::query_as(concat!(
@@ -545,7 +535,6 @@ macro_rules! sql_store {
             }
 
             async fn revoke_family(&self, family_id: &str, now: i64) -> super::StoreResult<()> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 lock_feed(&mut tx).await?;
                 revoke_family_in(&mut tx, family_id, now).await?;
@@ -557,7 +546,6 @@ macro_rules! sql_store {
         #[async_trait::async_trait]
         impl super::RevocationStore for $store {
             async fn revoke_jti(&self, jti: &str, exp: i64, now: i64) -> super::StoreResult<()> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 lock_feed(&mut tx).await?;
                 add_entry(&mut tx, jti, super::EntryKind::Jti, exp, now).await?;
@@ -614,7 +602,6 @@ macro_rules! sql_store {
                 cookie_hash: &[u8],
                 now: i64,
             ) -> super::StoreResult<()> {
-                let _writing = self.writing().await;
                 sqlx::query("INSERT INTO sso_sessions (id, cookie_hash, user_id, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(&session.id)
                     .bind(cookie_hash)
@@ -667,7 +654,6 @@ macro_rules! sql_store {
                 scope: &str,
                 now: i64,
             ) -> super::StoreResult<()> {
-                let _writing = self.writing().await;
                 sqlx::query("INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at")
                     .bind(user_id)
                     .bind(client_id)
@@ -684,7 +670,6 @@ macro_rules! sql_store {
                 now: i64,
                 until: i64,
             ) -> super::StoreResult<Option<super::EndedSession>> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 lock_feed(&mut tx).await?;
                 let Some(user_id): Option<String> = sqlx::query_scalar("UPDATE sso_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL AND expires_at > $1 RETURNING user_id")
@@ -741,7 +726,6 @@ macro_rules! sql_store {
             }
 
             async fn prune(&self, now: i64, keep: i64) -> super::StoreResult<()> {
-                let _writing = self.writing().await;
                 let mut tx = self.write_pool.begin().await?;
                 sqlx::query("DELETE FROM revoked_jti WHERE exp <= $1")
                     .bind(now.saturating_sub(keep))

@@ -1,7 +1,7 @@
 //! The SQLite store: one file in the data directory, WAL mode, embedded migrations. SQLite
 //! takes one writer at a time, so rotation's one winner and the feed's order follow from
-//! that: writers of this process queue on a mutex instead of sleeping in SQLite's busy loop,
-//! and write through one connection of their own, whose page cache stays warm.
+//! that: writers of this process queue, in order, for one connection of their own (so none
+//! sleeps in SQLite's busy loop, and that connection's page cache stays warm).
 //! Every commit is durable (`synchronous = FULL`: the WAL is synced before a commit returns);
 //! refresh rotations, new authorization codes and code redemptions are committed in groups
 //! (see [`super::batch`]) so that one sync serves many.
@@ -29,14 +29,13 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite
 pub(crate) struct SqliteStore {
     /// The readers' connections.
     pool: SqlitePool,
-    /// The one connection that writes. A connection drops its page cache (and its memory map
-    /// of the file) whenever another connection has committed, so writes that all go through
-    /// one connection keep its cache warm, and the readers pay for a change only when they
-    /// read after one.
+    /// The one connection that writes. SQLite takes one writer at a time and makes the others
+    /// sleep and retry; this process's writers wait for this connection instead, in order
+    /// (the pool is fair). And a connection drops its page cache (and its memory map of the
+    /// file) whenever another connection has committed, so writes that all go through one
+    /// connection keep its cache warm, and the readers pay for a change only when they read
+    /// after one.
     write_pool: SqlitePool,
-    /// SQLite takes one writer at a time and makes the others sleep and retry; writers of this
-    /// process queue here instead, in order and without sleeping.
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Writes of the hot paths (refresh claims, new codes, code redemptions) waiting for the
     /// next group commit.
     writes: Batch<Writer>,
@@ -68,10 +67,9 @@ impl Keyed for Write {
 }
 
 /// The group commit of this process: the writes waiting, one statement for each kind among
-/// them, in one transaction (so one sync of the WAL) under the process's writer lock.
+/// them, in one transaction (so one sync of the WAL) on the process's writing connection.
 struct Writer {
     pool: SqlitePool,
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 #[async_trait]
@@ -94,7 +92,6 @@ impl CommitAll for Writer {
             .iter()
             .filter(|empty| !**empty)
             .count();
-        let _writing = self.writer.lock().await;
         let mut conn = self.pool.acquire().await?;
         // One kind is one statement, its own transaction; several share one.
         let (claimed, redeemed) = if kinds > 1 {
@@ -269,18 +266,15 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open {}", path.display()))?;
-        let writer = std::sync::Arc::default();
         let store = Self {
             writes: Batch::start(
                 Writer {
                     pool: write_pool.clone(),
-                    writer: std::sync::Arc::clone(&writer),
                 },
                 1,
             ),
             pool,
             write_pool,
-            writer,
         };
         if migrate {
             MIGRATIONS
@@ -320,7 +314,7 @@ async fn config_changed<'c>(_conn: impl sqlx::SqliteExecutor<'c>) -> StoreResult
     Ok(())
 }
 
-/// One writer at a time (the process's writer lock, and SQLite's own) already commits feed
+/// One writer at a time (the process's writing connection, and SQLite's own) already commits feed
 /// entries in cursor order.
 async fn lock_feed(_tx: &mut SqliteConnection) -> StoreResult<()> {
     Ok(())
@@ -333,12 +327,6 @@ async fn lock_keys(_tx: &mut SqliteConnection) -> StoreResult<()> {
 
 /// The hooks of [`super::sql::sql_store!`].
 impl SqliteStore {
-    /// The writer's turn: SQLite takes one writer at a time, and this process's writers queue
-    /// here in order instead of sleeping in SQLite's busy loop.
-    async fn writing(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        Some(self.writer.lock().await)
-    }
-
     /// Claims a live refresh token in the next group commit.
     async fn claim_refresh(&self, claim: Claim) -> StoreResult<Claimed> {
         match self.writes.write(Write::Claim(claim)).await? {
