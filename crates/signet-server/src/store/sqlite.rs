@@ -377,3 +377,86 @@ super::sql::sql_store!(
     lock_user = "",
     lock_token = ""
 );
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::super::{RefreshStore, RefreshUse, Successor};
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// Migration 0007 rebuilds the refresh-token table: a login stored before it keeps
+    /// rotating after it, and its used token still counts as reuse.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_login_stored_before_the_refresh_table_was_rebuilt_rotates_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+            .create(&data)
+            .unwrap();
+        let path = data.join("signet.db");
+        // The database as the releases before 0007 left it: the first six migrations.
+        let earlier = dir.path().join("earlier");
+        std::fs::create_dir(&earlier).unwrap();
+        let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        for entry in std::fs::read_dir(&all).unwrap() {
+            let name = entry.unwrap().file_name();
+            if name.to_string_lossy().as_ref() < "0007" {
+                std::fs::copy(all.join(&name), earlier.join(&name)).unwrap();
+            }
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .create_if_missing(true);
+        let old = SqlitePool::connect_with(options).await.unwrap();
+        sqlx::migrate::Migrator::new(earlier.as_path())
+            .await
+            .unwrap()
+            .run(&old)
+            .await
+            .unwrap();
+        query("INSERT INTO refresh_families (id, user_id, client_id, scope, audience, created_at, expires_at) VALUES ('f1', 'u1', 'web', 'read', 'api', $1, $2)")
+            .bind(NOW - 60)
+            .bind(NOW + 86_400)
+            .execute(&old)
+            .await
+            .unwrap();
+        for (hash, used) in [(&b"used"[..], Some(NOW - 30)), (b"live", None)] {
+            query("INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at, used_at, access_jti, access_exp, access_kid) VALUES ($1, 'f1', $2, $3, $4, $5, $6, 'k1')")
+                .bind(hash)
+                .bind(NOW - 60)
+                .bind(NOW + 3600)
+                .bind(used)
+                .bind(format!("jti-{}", String::from_utf8_lossy(hash)))
+                .bind(NOW + 600)
+                .execute(&old)
+                .await
+                .unwrap();
+        }
+        old.close().await;
+
+        let store = SqliteStore::open(&path, true).await.unwrap();
+        let next = Successor {
+            hash: b"next".to_vec(),
+            expires_at: NOW + 3600,
+            jti: "jti-next".into(),
+            access_exp: NOW + 600,
+            kid: "k1".into(),
+        };
+        let rotated = store.use_refresh(b"live", "web", NOW, &next).await.unwrap();
+        assert!(
+            matches!(&rotated, RefreshUse::Rotated(f) if f.id == "f1" && f.user_id.as_deref() == Some("u1")),
+            "{rotated:?}"
+        );
+        let again = store.use_refresh(b"used", "web", NOW, &next).await.unwrap();
+        assert!(
+            matches!(again, RefreshUse::Reused { ref family_id, .. } if family_id == "f1"),
+            "{again:?}"
+        );
+        let successor = store.family_of(b"next").await.unwrap();
+        assert_eq!(successor.map(|f| f.id).as_deref(), Some("f1"));
+    }
+}
