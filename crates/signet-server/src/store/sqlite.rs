@@ -389,15 +389,11 @@ mod tests {
 
     /// Migration 0007 rebuilds the refresh-token table: a login stored before it keeps
     /// rotating after it, and its used token still counts as reuse.
-    #[cfg(unix)]
     #[tokio::test]
     async fn a_login_stored_before_the_refresh_table_was_rebuilt_rotates_after_it() {
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
-            .create(&data)
-            .unwrap();
-        let path = data.join("signet.db");
+        let path = dir.path().join("signet.db");
+        crate::datadir::prepare(dir.path(), &path).unwrap();
         // The database as the releases before 0007 left it: the first six migrations.
         let earlier = dir.path().join("earlier");
         std::fs::create_dir(&earlier).unwrap();
