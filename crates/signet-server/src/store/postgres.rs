@@ -11,7 +11,7 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{FromRow, Row, query, query_as};
 
 use super::batch::{self, Batch, Claim, Claimed, CommitAll};
@@ -39,6 +39,11 @@ pub(crate) struct PgStore {
 /// The group-commit statement: many claims as one `UPDATE ... FROM unnest(...)` that also
 /// stores each winner's successor.
 struct PgClaims {
+    /// Connections of their own, on which the planner never scans a table whole when an index
+    /// can answer. The statement is prepared once per connection and its plan kept: planned
+    /// while the table was small (at first start, or in a benchmark), a sequential scan is the
+    /// cheaper plan, and it would then read the whole table for every group commit until the
+    /// next `ANALYZE`.
     pool: PgPool,
 }
 
@@ -146,10 +151,11 @@ impl PgStore {
     /// holds an advisory lock while it does, so several instances may start at once), else
     /// refuses a database whose migrations have not all run.
     pub(crate) async fn open(url: &str, migrate: bool) -> anyhow::Result<Self> {
+        let options: PgConnectOptions = url.parse().context("bad PostgreSQL URL")?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect(url)
+            .connect_with(options.clone())
             .await
             .context("cannot connect to PostgreSQL")?;
         if migrate {
@@ -160,8 +166,12 @@ impl PgStore {
         } else {
             refuse_unmigrated(&pool).await?;
         }
+        let claims_pool = PgPoolOptions::new()
+            .max_connections(u32::try_from(PARALLEL_CLAIMS).unwrap_or(1))
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_lazy_with(options.options([("enable_seqscan", "off")]));
         Ok(Self {
-            claims: Batch::start(PgClaims { pool: pool.clone() }, PARALLEL_CLAIMS),
+            claims: Batch::start(PgClaims { pool: claims_pool }, PARALLEL_CLAIMS),
             write_pool: pool.clone(),
             pool,
         })
