@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::aead::{
+    AES_256_GCM, AES_256_GCM_SIV, Aad, Algorithm, LessSafeKey, NONCE_LEN, Nonce, UnboundKey,
+};
 use aws_lc_rs::{hmac, rand};
 use base64::Engine;
 use zeroize::Zeroizing;
@@ -15,8 +17,14 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL
 /// The master key and what is derived from it.
 pub(crate) struct MasterKey {
     aead: LessSafeKey,
+    /// Seals authorization codes: a key of its own, and AES-256-GCM-SIV, whose random nonces
+    /// stay safe for far more messages than GCM's (an issuer hands out codes by the billion).
+    code_key: LessSafeKey,
     client_pepper: hmac::Key,
 }
+
+/// What sealed authorization codes are bound to.
+const CODE_CONTEXT: &str = "signet authorization code v1";
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,47 +46,42 @@ impl MasterKey {
         if bytes.len() != 32 {
             bail!("the master key must be 32 bytes");
         }
-        let aead = LessSafeKey::new(
-            UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| anyhow!("bad master key"))?,
-        );
+        let aead = aead_key(&AES_256_GCM, &bytes)?;
         let derive = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
-        let pepper = hmac::sign(&derive, b"signet client-secret pepper v1");
+        let derived = |label: &[u8]| Zeroizing::new(hmac::sign(&derive, label).as_ref().to_vec());
         Ok(Self {
             aead,
-            client_pepper: hmac::Key::new(hmac::HMAC_SHA256, pepper.as_ref()),
+            code_key: aead_key(
+                &AES_256_GCM_SIV,
+                &derived(b"signet authorization code key v1"),
+            )?,
+            client_pepper: hmac::Key::new(
+                hmac::HMAC_SHA256,
+                &derived(b"signet client-secret pepper v1"),
+            ),
         })
     }
 
     /// Encrypts `plain`, binding it to `context` (the key id).
     pub(crate) fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::fill(&mut nonce).map_err(|_| anyhow!("no randomness"))?;
-        let mut data = plain.to_vec();
-        self.aead
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(context.as_bytes()),
-                &mut data,
-            )
-            .map_err(|_| anyhow!("sealing failed"))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
-        Ok(out)
+        seal_with(&self.aead, context, plain)
     }
 
     /// Decrypts what [`MasterKey::seal`] made for the same `context`.
     pub(crate) fn open(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        if sealed.len() < NONCE_LEN {
-            bail!("sealed data too short");
-        }
-        let (nonce, data) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| anyhow!("bad nonce"))?;
-        let mut data = Zeroizing::new(data.to_vec());
-        let plain = self
-            .aead
-            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut data)
-            .map_err(|_| anyhow!("cannot open sealed key {context}: wrong master key?"))?;
-        Ok(Zeroizing::new(plain.to_vec()))
+        open_with(&self.aead, context, sealed)
+            .ok_or_else(|| anyhow!("cannot open sealed key {context}: wrong master key?"))
+    }
+
+    /// Encrypts an authorization code's content, as base64url: the code itself.
+    pub(crate) fn seal_code(&self, plain: &[u8]) -> Result<String> {
+        Ok(B64.encode(seal_with(&self.code_key, CODE_CONTEXT, plain)?))
+    }
+
+    /// The content of a code [`MasterKey::seal_code`] made, or `None` for anything else.
+    pub(crate) fn open_code(&self, code: &str) -> Option<Zeroizing<Vec<u8>>> {
+        let sealed = Zeroizing::new(B64.decode(code).ok()?);
+        open_with(&self.code_key, CODE_CONTEXT, &sealed)
     }
 
     /// The keyed hash a client secret is stored as.
@@ -92,6 +95,44 @@ impl MasterKey {
     pub(crate) fn client_secret_matches(&self, secret: &str, hash: &[u8]) -> bool {
         hmac::verify(&self.client_pepper, secret.as_bytes(), hash).is_ok()
     }
+}
+
+/// An AEAD key of `alg` from `bytes`.
+fn aead_key(alg: &'static Algorithm, bytes: &[u8]) -> Result<LessSafeKey> {
+    Ok(LessSafeKey::new(
+        UnboundKey::new(alg, bytes).map_err(|_| anyhow!("bad master key"))?,
+    ))
+}
+
+/// `plain` encrypted under `key` with a random nonce and bound to `context`: the nonce, then
+/// the ciphertext and its tag.
+fn seal_with(key: &LessSafeKey, context: &str, plain: &[u8]) -> Result<Vec<u8>> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::fill(&mut nonce).map_err(|_| anyhow!("no randomness"))?;
+    let mut data = plain.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(context.as_bytes()),
+        &mut data,
+    )
+    .map_err(|_| anyhow!("sealing failed"))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&data);
+    Ok(out)
+}
+
+/// What [`seal_with`] made under `key` for `context`, or `None` if it was not that.
+fn open_with(key: &LessSafeKey, context: &str, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    if sealed.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, data) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut data = Zeroizing::new(data.to_vec());
+    let plain = key
+        .open_in_place(nonce, Aad::from(context.as_bytes()), &mut data)
+        .ok()?;
+    Some(Zeroizing::new(plain.to_vec()))
 }
 
 fn read_or_create(path: &Path) -> Result<String> {

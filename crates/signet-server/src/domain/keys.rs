@@ -128,6 +128,18 @@ impl KeyManager {
         Ok((store, master, keys))
     }
 
+    /// An authorization code: `code` sealed under (a key derived from) the master key, so that
+    /// issuing one writes nothing, and any instance sharing the master key can read it.
+    pub(crate) fn seal_code(&self, code: &crate::store::AuthCode) -> Result<String> {
+        self.master.seal_code(&serde_json::to_vec(code)?)
+    }
+
+    /// What an authorization code [`KeyManager::seal_code`] made holds; `None` for anything
+    /// else (altered, made under another master key, or not a code at all).
+    pub(crate) fn open_code(&self, code: &str) -> Option<crate::store::AuthCode> {
+        serde_json::from_slice(&self.master.open_code(code)?).ok()
+    }
+
     /// Seals a secret the issuer keeps but never shows (a push receiver's `Authorization`
     /// header) under the master key, bound to `context`, as base64url: the database never holds
     /// it in the clear.

@@ -340,14 +340,14 @@ pub(crate) async fn start_session(
     Ok((cookie, session))
 }
 
-/// Issues an authorization code for `request` in `session`.
+/// Issues an authorization code for `request` in `session`: what it grants, sealed, so that
+/// nothing is written until it is used.
 pub(crate) async fn issue_code(
     issuer: &Issuer,
     request: &AuthRequest,
     session: &SsoSession,
 ) -> Result<String, DomainError> {
-    let code = random_token(32)?;
-    let stored = AuthCode {
+    let code = AuthCode {
         client_id: request.client.id.clone(),
         redirect_uri: request.redirect_uri.clone(),
         code_challenge: request.code_challenge.clone(),
@@ -358,8 +358,7 @@ pub(crate) async fn issue_code(
         auth_time: session.auth_time,
         expires_at: issuer.now() + CODE_LIFETIME,
     };
-    issuer.store.add_code(&stored_hash(&code), &stored).await?;
-    Ok(code)
+    Ok(issuer.keys.seal_code(&code)?)
 }
 
 /// The authorization-code grant for an authenticated `client`: the code must be live, its
@@ -383,9 +382,13 @@ pub(crate) async fn exchange_code(
         access_jti: ids.jti.clone(),
         access_exp,
     };
+    // Only a code this issuer sealed reaches the store, which keeps each from its first use.
+    let Some(sealed) = issuer.keys.open_code(code) else {
+        return Err(invalid());
+    };
     let stored = match issuer
         .store
-        .redeem_code(&stored_hash(code), now, &issue)
+        .redeem_code(&stored_hash(code), &sealed, now, &issue)
         .await?
     {
         CodeUse::Redeemed(stored) => stored,

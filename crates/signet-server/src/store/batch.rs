@@ -46,20 +46,13 @@ impl Claim {
     }
 }
 
-/// One authorization code to store.
-#[derive(Debug)]
-pub(super) struct NewCode {
-    /// The code's hash.
-    pub(super) hash: Vec<u8>,
-    /// What it is bound to.
-    pub(super) code: AuthCode,
-}
-
 /// One authorization code presented.
 #[derive(Debug)]
 pub(super) struct Redemption {
     /// The code's hash.
     pub(super) hash: Vec<u8>,
+    /// What it holds, stored if this use wins.
+    pub(super) code: AuthCode,
     /// The time of the request, in Unix seconds.
     pub(super) now: i64,
     /// What this use issues, recorded if it wins.
@@ -79,12 +72,6 @@ impl<T: Keyed> Keyed for &T {
 }
 
 impl Keyed for Claim {
-    fn key(&self) -> &[u8] {
-        &self.hash
-    }
-}
-
-impl Keyed for NewCode {
     fn key(&self) -> &[u8] {
         &self.hash
     }

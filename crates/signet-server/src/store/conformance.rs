@@ -598,11 +598,15 @@ async fn an_authorization_code_is_redeemed_once_and_a_replay_learns_what_the_fir
             .start_session(&session, b"cookie-hash", NOW)
             .await
             .unwrap();
-        store.add_code(b"code-1", &code("web")).await.unwrap();
+        store.add_client(&client("web"), NOW).await.unwrap();
         let tasks: Vec<_> = (0..20)
             .map(|n| {
                 let store = Arc::clone(&store);
-                tokio::spawn(async move { store.redeem_code(b"code-1", NOW + 1, &issue(n)).await })
+                tokio::spawn(async move {
+                    store
+                        .redeem_code(b"code-1", &code("web"), NOW + 1, &issue(n))
+                        .await
+                })
             })
             .collect();
         let mut winner = None;
@@ -623,18 +627,20 @@ async fn an_authorization_code_is_redeemed_once_and_a_replay_learns_what_the_fir
             assert_eq!(first.access_jti, format!("jti-{winner}"), "{name}");
             assert_eq!(first.family_id, Some(format!("fam-{winner}")), "{name}");
         }
-        // An expired code is no code at all; an unknown one neither.
-        store.add_code(b"code-2", &code("web")).await.unwrap();
+        // An expired code is no code at all, but a used one is still known as used after.
         assert!(matches!(
             store
-                .redeem_code(b"code-2", NOW + 61, &issue(0))
+                .redeem_code(b"code-2", &code("web"), NOW + 61, &issue(0))
                 .await
                 .unwrap(),
             super::CodeUse::Invalid
         ));
         assert!(matches!(
-            store.redeem_code(b"nope", NOW, &issue(0)).await.unwrap(),
-            super::CodeUse::Invalid
+            store
+                .redeem_code(b"code-1", &code("web"), NOW + 61, &issue(0))
+                .await
+                .unwrap(),
+            super::CodeUse::Replayed(first) if first.access_jti == format!("jti-{winner}")
         ));
         // The session is found by its cookie while it lasts, and not after.
         let found = store
@@ -656,19 +662,19 @@ async fn an_authorization_code_is_redeemed_once_and_a_replay_learns_what_the_fir
                 .unwrap()
                 .is_none()
         );
-        // A code handed out before its session ended (the user logged out) buys nothing after.
-        store.add_code(b"code-3", &code("web")).await.unwrap();
-        assert!(
-            store
-                .end_session("s1", NOW + 2, NOW + 602)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        // The session's end names the client its redeemed code logged into; a code handed out
+        // before the end (the user logged out) buys nothing after.
+        let ended = store
+            .end_session("s1", NOW + 2, NOW + 602)
+            .await
+            .unwrap()
+            .expect("the session was live");
+        let clients: Vec<&str> = ended.clients.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(clients, ["web"], "{name}");
         assert!(
             matches!(
                 store
-                    .redeem_code(b"code-3", NOW + 3, &issue(0))
+                    .redeem_code(b"code-3", &code("web"), NOW + 3, &issue(0))
                     .await
                     .unwrap(),
                 super::CodeUse::Invalid

@@ -236,9 +236,6 @@ pub(crate) trait SsoStore {
         cookie_hash: &[u8],
         now: i64,
     ) -> StoreResult<Option<SsoSession>>;
-    /// Stores a code by its hash and records that its session logged into its client, in one
-    /// transaction.
-    async fn add_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()>;
     /// The scope `user_id` agreed to give `client_id`, if they did.
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;
     /// Records that `user_id` agrees to give `client_id` `scope` (replacing what they agreed
@@ -261,10 +258,19 @@ pub(crate) trait SsoStore {
         now: i64,
         until: i64,
     ) -> StoreResult<Option<EndedSession>>;
-    /// Presents a code. **Single use**: of any number of uses of one code, exactly one (the
-    /// first, while it is live) returns [`CodeUse::Redeemed`] and records `issue` as what it
-    /// issues; every later one returns [`CodeUse::Replayed`] with what the first recorded.
-    async fn redeem_code(&self, hash: &[u8], now: i64, issue: &CodeIssue) -> StoreResult<CodeUse>;
+    /// Presents the code whose value hashes to `hash` and holds `code` (sealed in it: the store
+    /// first hears of a code when it is used). **Single use**: of any number of uses of one
+    /// code, exactly one (the first, while the code and its SSO session are live) returns
+    /// [`CodeUse::Redeemed`], and in one transaction stores the code with `issue` as what it
+    /// issues and records that the session logged into the code's client; every later one
+    /// returns [`CodeUse::Replayed`] with what the first recorded.
+    async fn redeem_code(
+        &self,
+        hash: &[u8],
+        code: &AuthCode,
+        now: i64,
+        issue: &CodeIssue,
+    ) -> StoreResult<CodeUse>;
 }
 
 /// Everything the issuer keeps.

@@ -12,7 +12,7 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{FromRow, Row, query, query_as};
+use sqlx::{FromRow, Row, query};
 
 use super::batch::{self, Batch, Claim, Claimed, CommitAll};
 use super::rows::{CODE_COLUMNS, CodeRow, FamilyRow, bind_code};
@@ -203,42 +203,30 @@ impl PgStore {
         self.claims.write(claim).await
     }
 
-    /// One statement: the code, and its client recorded in the SSO session. (Not grouped as on
-    /// SQLite: concurrent statements let the database sync their commits together, which
-    /// measured faster here than one group commit at a time.)
-    async fn insert_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()> {
-        let sql = format!(
-            "WITH code AS (INSERT INTO auth_codes ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             RETURNING session_id, client_id) \
-             INSERT INTO sso_session_clients (session_id, client_id) SELECT session_id, client_id FROM code ON CONFLICT DO NOTHING"
-        );
-        bind_code(query(&sql), hash, code)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Marks a live, unused code of a live SSO session used; the row lock lets one of
-    /// concurrent uses mark it, and the others then find it used.
+    /// One statement: a live code of a live SSO session not stored yet is stored, used, and its
+    /// client recorded in the session. Of concurrent uses one inserts the row; the others wait
+    /// for it to commit and insert nothing. (Not grouped as on SQLite: concurrent statements
+    /// let the database sync their commits together, which measured faster here than one group
+    /// commit at a time.)
     async fn redeem_unused(
         &self,
         hash: &[u8],
+        code: &AuthCode,
         now: i64,
         issue: &CodeIssue,
     ) -> StoreResult<Option<CodeRow>> {
-        Ok(query_as(
-            "UPDATE auth_codes SET used_at = $1, family_id = $2, access_jti = $3, access_exp = $4 \
-             WHERE hash = $5 AND used_at IS NULL AND expires_at > $1 \
-             AND EXISTS (SELECT 1 FROM sso_sessions s WHERE s.id = auth_codes.session_id \
-             AND s.ended_at IS NULL AND s.expires_at > $1) RETURNING *",
-        )
-        .bind(now)
-        .bind(&issue.family_id)
-        .bind(&issue.access_jti)
-        .bind(issue.access_exp)
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?)
+        let sql = format!(
+            "WITH code AS (INSERT INTO auth_codes ({CODE_COLUMNS}) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+             WHERE $10 > $11 AND EXISTS (SELECT 1 FROM sso_sessions s WHERE s.id = $7 AND s.ended_at IS NULL AND s.expires_at > $11) \
+             ON CONFLICT (hash) DO NOTHING RETURNING *), \
+             client AS (INSERT INTO sso_session_clients (session_id, client_id) SELECT session_id, client_id FROM code ON CONFLICT DO NOTHING) \
+             SELECT * FROM code"
+        );
+        let row = bind_code(query(&sql), hash, code, now, issue)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(CodeRow::from_row).transpose()?)
     }
 
     /// Hears the other instances' changes through LISTEN.

@@ -10,14 +10,18 @@ use super::types::{
 pub(super) const TOKEN_WITH_FAMILY: &str = "SELECT f.*, t.expires_at AS token_exp, t.used_at AS token_used, t.next_hash AS successor \
      FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1";
 
-/// The columns of a new authorization code, in the order [`bind_code`] binds them.
-pub(super) const CODE_COLUMNS: &str = "hash, client_id, redirect_uri, code_challenge, nonce, scope, session_id, user_id, auth_time, expires_at";
+/// The columns of a code stored at its first use, in the order [`bind_code`] binds them
+/// (`used_at` is the 11th).
+pub(super) const CODE_COLUMNS: &str = "hash, client_id, redirect_uri, code_challenge, nonce, scope, session_id, user_id, auth_time, expires_at, \
+     used_at, family_id, access_jti, access_exp";
 
-/// Binds a new authorization code's [`CODE_COLUMNS`] (the same for both backends).
+/// Binds the [`CODE_COLUMNS`] of a code used at `now` (the same for both backends).
 pub(super) fn bind_code<'q, DB>(
     query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
     hash: &'q [u8],
     code: &'q super::AuthCode,
+    now: i64,
+    issue: &'q CodeIssue,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
 where
     DB: sqlx::Database,
@@ -37,6 +41,10 @@ where
         .bind(code.user_id.as_str())
         .bind(code.auth_time)
         .bind(code.expires_at)
+        .bind(now)
+        .bind(issue.family_id.as_deref())
+        .bind(issue.access_jti.as_str())
+        .bind(issue.access_exp)
 }
 
 /// A JSON column, read strictly: a row that does not parse is a broken row, never "no roles"

@@ -11,9 +11,9 @@
 //! - `lock_keys(tx)`: the same for adding a signing key;
 //! - `config_changed(conn)`: tells other instances that keys, clients or users changed
 //!   (PostgreSQL's NOTIFY; SQLite's readers poll its data version);
-//! - `self.claim_refresh(claim)`, `self.insert_code(hash, code)` and
-//!   `self.redeem_unused(hash, now, issue)`: the hot writes, which each backend commits its own
-//!   way (SQLite in group commits, PostgreSQL in one statement each or in batches);
+//! - `self.claim_refresh(claim)` and `self.redeem_unused(hash, code, now, issue)`: the hot
+//!   writes, which each backend commits its own way (SQLite in group commits, PostgreSQL in
+//!   one statement each or in batches);
 //! - `self.listen(on_change)`: how the backend hears of other instances' changes.
 //!
 //! The macro also takes the row-lock clauses, which SQLite (one writer) has no need of.
@@ -629,10 +629,6 @@ macro_rules! sql_store {
                 Ok(row.map(super::SsoSession::from))
             }
 
-            async fn add_code(&self, hash: &[u8], code: &super::AuthCode) -> super::StoreResult<()> {
-                self.insert_code(hash, code).await
-            }
-
             async fn consent(
                 &self,
                 user_id: &str,
@@ -698,10 +694,11 @@ macro_rules! sql_store {
             async fn redeem_code(
                 &self,
                 hash: &[u8],
+                code: &super::AuthCode,
                 now: i64,
                 issue: &super::CodeIssue,
             ) -> super::StoreResult<super::CodeUse> {
-                let claimed = self.redeem_unused(hash, now, issue).await?;
+                let claimed = self.redeem_unused(hash, code, now, issue).await?;
                 let found = if claimed.is_some() {
                     None
                 } else {

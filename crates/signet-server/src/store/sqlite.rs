@@ -3,7 +3,7 @@
 //! that: writers of this process queue, in order, for one connection of their own (so none
 //! sleeps in SQLite's busy loop, and that connection's page cache stays warm).
 //! Every commit is durable (`synchronous = FULL`: the WAL is synced before a commit returns);
-//! refresh rotations, new authorization codes and code redemptions are committed in groups
+//! refresh rotations and code redemptions are committed in groups
 //! (see [`super::batch`]) so that one sync serves many.
 
 use std::path::Path;
@@ -17,7 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{FromRow, Row, query};
 
-use super::batch::{self, Batch, Claim, Claimed, CommitAll, Keyed, NewCode, Redemption};
+use super::batch::{self, Batch, Claim, Claimed, CommitAll, Keyed, Redemption};
 use super::rows::{CODE_COLUMNS, CodeRow, FamilyRow, bind_code};
 use super::{AuthCode, CodeIssue, StoreError, StoreResult};
 
@@ -36,8 +36,8 @@ pub(crate) struct SqliteStore {
     /// connection keep its cache warm, and the readers pay for a change only when they read
     /// after one.
     write_pool: SqlitePool,
-    /// Writes of the hot paths (refresh claims, new codes, code redemptions) waiting for the
-    /// next group commit.
+    /// Writes of the hot paths (refresh claims, code redemptions) waiting for the next group
+    /// commit.
     writes: Batch<Writer>,
 }
 
@@ -45,14 +45,12 @@ pub(crate) struct SqliteStore {
 #[derive(Debug)]
 enum Write {
     Claim(Claim),
-    Code(NewCode),
     Redeem(Redemption),
 }
 
 /// What a [`Write`] answers.
 enum Written {
     Claim(Claimed),
-    Code,
     Redeem(Option<CodeRow>),
 }
 
@@ -60,7 +58,6 @@ impl Keyed for Write {
     fn key(&self) -> &[u8] {
         match self {
             Self::Claim(c) => c.key(),
-            Self::Code(c) => c.key(),
             Self::Redeem(r) => r.key(),
         }
     }
@@ -79,28 +76,22 @@ impl CommitAll for Writer {
 
     async fn commit_all(&self, writes: &[Write]) -> StoreResult<Vec<Written>> {
         let mut claims = Vec::new();
-        let mut codes = Vec::new();
         let mut uses = Vec::new();
         for w in writes {
             match w {
                 Write::Claim(c) => claims.push(c),
-                Write::Code(c) => codes.push(c),
                 Write::Redeem(r) => uses.push(r),
             }
         }
-        let kinds = [claims.is_empty(), codes.is_empty(), uses.is_empty()]
-            .iter()
-            .filter(|empty| !**empty)
-            .count();
         let mut conn = self.pool.acquire().await?;
-        // One kind is one statement, its own transaction; several share one.
-        let (claimed, redeemed) = if kinds > 1 {
+        // One kind is one statement, its own transaction; both share one.
+        let (claimed, redeemed) = if !claims.is_empty() && !uses.is_empty() {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            let done = write_all(&mut tx, &claims, &codes, &uses).await?;
+            let done = write_all(&mut tx, &claims, &uses).await?;
             tx.commit().await?;
             done
         } else {
-            write_all(&mut conn, &claims, &codes, &uses).await?
+            write_all(&mut conn, &claims, &uses).await?
         };
         let mut claimed = batch::in_order(&claims, claimed).into_iter();
         let mut redeemed = batch::in_order(&uses, redeemed).into_iter();
@@ -108,7 +99,6 @@ impl CommitAll for Writer {
             .iter()
             .map(|w| match w {
                 Write::Claim(_) => Written::Claim(claimed.next().flatten()),
-                Write::Code(_) => Written::Code,
                 Write::Redeem(_) => Written::Redeem(redeemed.next().flatten()),
             })
             .collect())
@@ -119,7 +109,6 @@ impl CommitAll for Writer {
 async fn write_all(
     conn: &mut SqliteConnection,
     claims: &[&Claim],
-    codes: &[&NewCode],
     uses: &[&Redemption],
 ) -> StoreResult<(Vec<(Vec<u8>, FamilyRow)>, Vec<(Vec<u8>, CodeRow)>)> {
     let claimed = if claims.is_empty() {
@@ -127,9 +116,6 @@ async fn write_all(
     } else {
         claim_all(conn, claims).await?
     };
-    if !codes.is_empty() {
-        insert_codes(conn, codes).await?;
-    }
     let redeemed = if uses.is_empty() {
         Vec::new()
     } else {
@@ -185,42 +171,23 @@ async fn claim_all(
         .collect()
 }
 
-/// Many codes as one `INSERT`, whose trigger records each code's client in its SSO session.
-async fn insert_codes(conn: &mut SqliteConnection, codes: &[&NewCode]) -> StoreResult<()> {
-    let sql = format!(
-        "INSERT INTO auth_codes ({CODE_COLUMNS}) VALUES {}",
-        value_rows(codes.len(), 10)
-    );
-    let mut statement = query(&sql);
-    for NewCode { hash, code } in codes {
-        statement = bind_code(statement, hash, code);
-    }
-    statement.execute(&mut *conn).await?;
-    Ok(())
-}
-
-/// Many redemptions as one `UPDATE ... FROM (VALUES ...)`: a live, unused code of a live SSO
-/// session is marked used with what its use issues. The hash and row of each code redeemed.
+/// Many redemptions as one `INSERT ... SELECT FROM (VALUES ...)`: each live code of a live
+/// SSO session not stored yet is stored, used, with what its use issues, and a trigger records
+/// its client in the session. The hash and row of each code redeemed.
 async fn redeem_all(
     conn: &mut SqliteConnection,
     uses: &[&Redemption],
 ) -> StoreResult<Vec<(Vec<u8>, CodeRow)>> {
     let sql = format!(
-        "UPDATE auth_codes SET used_at = c.column2, family_id = c.column3, access_jti = c.column4, access_exp = c.column5 \
-         FROM (VALUES {}) AS c \
-         WHERE auth_codes.hash = c.column1 AND auth_codes.used_at IS NULL AND auth_codes.expires_at > c.column2 \
-         AND EXISTS (SELECT 1 FROM sso_sessions s WHERE s.id = auth_codes.session_id \
-         AND s.ended_at IS NULL AND s.expires_at > c.column2) RETURNING *",
-        value_rows(uses.len(), 5)
+        "INSERT INTO auth_codes ({CODE_COLUMNS}) SELECT * FROM (VALUES {}) AS c \
+         WHERE c.column10 > c.column11 AND EXISTS (SELECT 1 FROM sso_sessions s WHERE s.id = c.column7 \
+         AND s.ended_at IS NULL AND s.expires_at > c.column11) \
+         ON CONFLICT (hash) DO NOTHING RETURNING *",
+        value_rows(uses.len(), 14)
     );
     let mut statement = query(&sql);
     for u in uses {
-        statement = statement
-            .bind(&u.hash)
-            .bind(u.now)
-            .bind(&u.issue.family_id)
-            .bind(&u.issue.access_jti)
-            .bind(u.issue.access_exp);
+        statement = bind_code(statement, &u.hash, &u.code, u.now, &u.issue);
     }
     let rows = statement.fetch_all(&mut *conn).await?;
     rows.iter()
@@ -335,27 +302,18 @@ impl SqliteStore {
         }
     }
 
-    /// Adds a code in the next group commit (a trigger records its client in the SSO session).
-    async fn insert_code(&self, hash: &[u8], code: &AuthCode) -> StoreResult<()> {
-        let code = NewCode {
-            hash: hash.to_vec(),
-            code: code.clone(),
-        };
-        match self.writes.write(Write::Code(code)).await? {
-            Written::Code => Ok(()),
-            _ => Err(wrong_answer()),
-        }
-    }
-
-    /// Marks a live, unused code of a live SSO session used, in the next group commit.
+    /// Stores a live code of a live SSO session, used, unless it is stored already, in the
+    /// next group commit.
     async fn redeem_unused(
         &self,
         hash: &[u8],
+        code: &AuthCode,
         now: i64,
         issue: &CodeIssue,
     ) -> StoreResult<Option<CodeRow>> {
         let presented = Redemption {
             hash: hash.to_vec(),
+            code: code.clone(),
             now,
             issue: issue.clone(),
         };

@@ -152,8 +152,10 @@ pub(crate) struct EndedSession {
     pub(crate) clients: Vec<(String, Option<String>)>,
 }
 
-/// An authorization code, as issued: what its exchange must match and what it grants.
-#[derive(Debug, Clone)]
+/// An authorization code, as issued: what its exchange must match and what it grants. The code
+/// the client gets is this, sealed (see [`crate::domain::keys::KeyManager::seal_code`]); the
+/// store keeps it only from its first use.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AuthCode {
     pub(crate) client_id: String,
     pub(crate) redirect_uri: String,

@@ -485,6 +485,47 @@ fn a_wrong_verifier_a_code_of_another_client_and_an_expired_code_are_refused() {
 }
 
 #[test]
+fn a_forged_or_altered_code_or_one_sealed_by_another_issuer_is_refused_and_burns_nothing() {
+    let dir = sso_seeded();
+    let issuer = Issuer::start(dir.path(), |_| {});
+    let other_dir = sso_seeded();
+    let other = Issuer::start(other_dir.path(), |_| {});
+    let mut browser = Browser::new();
+    let (code, verifier) = log_in(&mut browser, &issuer, "spa", SPA_CB);
+    // A code is opaque: what it grants is sealed in it, not readable.
+    assert!(!code.contains("spa") && !code.contains("openid"), "{code}");
+    let mut altered = code.clone().into_bytes();
+    let middle = altered.len() / 2;
+    altered[middle] = if altered[middle] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    let (elsewhere, elsewhere_verifier) = log_in(&mut Browser::new(), &other, "spa", SPA_CB);
+    for (forged, v, attack) in [
+        (altered.as_str(), verifier.as_str(), "one character changed"),
+        (&code[..code.len() - 1], verifier.as_str(), "cut short"),
+        (
+            elsewhere.as_str(),
+            elsewhere_verifier.as_str(),
+            "sealed under another master key",
+        ),
+        (
+            "Zm9yZ2VkLWNvZGUtb2YtNDMtY2hhcmFjdGVycy1sb25n",
+            verifier.as_str(),
+            "made up",
+        ),
+        (&"A".repeat(20_000), verifier.as_str(), "huge"),
+    ] {
+        let (status, body) = exchange(&issuer, "spa", SPA_CB, forged, v);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{attack}"
+        );
+    }
+    let (status, body) = exchange(&issuer, "spa", SPA_CB, &code, &verifier);
+    assert_eq!(status, 200, "the real code still works: {body}");
+}
+
+#[test]
 fn a_replayed_code_is_refused_and_revokes_what_its_first_use_issued() {
     let dir = sso_seeded();
     let issuer = Issuer::start(dir.path(), |_| {});
