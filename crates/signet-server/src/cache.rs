@@ -97,23 +97,14 @@ impl<V: Clone> TtlCache<V> {
             Ok(entries) => look(entries.get(key), now),
             Err(_) => Found::Read,
         };
+        let found = match found {
+            Found::Reread => self.claim_reread(key, now),
+            other => other,
+        };
         let rereading = match found {
             Found::Serve(value) => return Ok(value),
             Found::Read => false,
-            // Only one request may reread: decide under the write lock.
-            Found::Reread => match self.entries.write() {
-                Ok(mut entries) => match look(entries.get(key), now) {
-                    Found::Serve(value) => return Ok(value),
-                    Found::Read => false,
-                    Found::Reread => {
-                        if let Some(entry) = entries.get_mut(key) {
-                            entry.rereading = true;
-                        }
-                        true
-                    }
-                },
-                Err(_) => false,
-            },
+            Found::Reread => true,
         };
         let generation = self.generation.load(Ordering::SeqCst);
         let read = load().await;
@@ -143,6 +134,22 @@ impl<V: Clone> TtlCache<V> {
             _ => {}
         }
         read
+    }
+}
+
+impl<V: Clone> TtlCache<V> {
+    /// Looks at `key` again under the write lock, so that of the requests finding its value
+    /// getting old only one rereads it: that one gets [`Found::Reread`] and the entry is
+    /// marked, the others are served.
+    fn claim_reread(&self, key: &str, now: Instant) -> Found<V> {
+        let Ok(mut entries) = self.entries.write() else {
+            return Found::Read;
+        };
+        let found = look(entries.get(key), now);
+        if let (Found::Reread, Some(entry)) = (&found, entries.get_mut(key)) {
+            entry.rereading = true;
+        }
+        found
     }
 }
 
